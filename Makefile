@@ -1,0 +1,88 @@
+# mxcache — a caching recursive DNS resolver for mail servers.
+#
+#   make          build build/mxcached (and the tools)
+#   make test     unit tests (cmocka) + integration tests (pytest, NSD)
+#   make asan     the same tests against an ASan+UBSan build
+#   make demo     an offline demonstration on a loopback DNS hierarchy
+#   make run      the daemon in the foreground, recursing from the real root
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+PYTHON   ?= /usr/bin/python3
+RUN_ARGS ?= -l 127.0.0.1@53 -l ::1@53
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -MMD -MP
+PKGS     := libunbound jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's libev exports libevent-compatible symbols (event_set, ...) that
+# would capture libunbound's calls into libevent: link it statically and
+# keep its symbols out of the dynamic table (see DESIGN.md).
+LIBEV_A    = $(shell $(CC) -print-file-name=libev.a)
+DAEMON_LIBS = $(PKG_LIBS) $(LIBEV_A) -lm -Wl,--exclude-libs,libev.a
+
+DAEMON_SRC := $(filter-out src/ctl.c,$(wildcard src/*.c))
+DAEMON_OBJ := $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(DAEMON_OBJ))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration asan demo run install clean format lint
+
+all: deps $(BUILD)/mxcached
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/mxcached: $(DAEMON_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
+
+test: all unit integration
+
+unit: deps $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	$(PYTHON) -m pytest -q tests/integration
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" all unit
+	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build-asan/mxcached $(PYTHON) -m pytest -q tests/integration
+
+demo: all
+	scripts/demo.sh
+
+run: all
+	$(BUILD)/mxcached -f $(RUN_ARGS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/mxcached $(DESTDIR)$(PREFIX)/sbin/mxcached
+
+clean:
+	rm -rf build build-asan
+
+format:
+	clang-format -i src/*.c include/*.h tests/unit/*.c
+
+lint:
+	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--std=c11 -Iinclude src
+
+-include $(DAEMON_OBJ:.o=.d)

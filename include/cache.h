@@ -1,0 +1,83 @@
+/*
+ * cache: answers kept in wire form, found by question, bounded in bytes.
+ *
+ * A hash table (keyed SipHash, so crafted names cannot pile into one
+ * bucket) over entries on an LRU list, plus a min-heap on expiry so a
+ * sweep finds expired entries without walking the table. Time is passed
+ * in by the caller (milliseconds on any monotonic clock), which makes
+ * expiry testable without waiting. No logging, no global state.
+ */
+#ifndef MXCACHE_CACHE_H
+#define MXCACHE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_KEY_DO 0x1u /* client asked for DNSSEC records */
+#define CACHE_KEY_CD 0x2u /* client disabled validation */
+
+#define CACHE_KEY_MAX (255 + 5) /* encoded key: name, type, class, flags */
+
+struct cache;
+
+struct cache_key {
+	const uint8_t *name; /* uncompressed wire form; any case */
+	size_t name_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t flags; /* CACHE_KEY_* */
+};
+
+/* The key as bytes (lowercased name, type, class, flags), the form the
+ * cache hashes and compares; other tables keyed by question reuse it. */
+size_t cache_key_encode(const struct cache_key *key, uint8_t out[CACHE_KEY_MAX]);
+
+/* What a lookup hands back; valid until the next call that changes the cache. */
+struct cache_answer {
+	const uint8_t *wire;
+	size_t len;
+	uint64_t stored_ms;
+	uint64_t expires_ms;
+	bool secure;
+};
+
+struct cache_stats {
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t max_bytes;
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t inserts;
+	uint64_t evictions;
+	uint64_t expired;
+};
+
+/* seed keys the hash; pass random bytes in production. */
+struct cache *cache_new(size_t max_bytes, const uint8_t seed[16]);
+void cache_free(struct cache *c);
+
+/* A fresh entry for key (moved to the LRU head), or NULL. An expired
+ * entry found on the way is removed and counted. */
+const struct cache_answer *cache_lookup(struct cache *c, const struct cache_key *key,
+					uint64_t now_ms);
+
+/* Stores (or replaces) the answer for key for ttl seconds; evicts least
+ * recently used entries to stay within the byte bound. Returns false if
+ * ttl is 0, the entry alone exceeds the bound, or memory runs out. */
+bool cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, size_t len,
+		  uint32_t ttl, bool secure, uint64_t now_ms);
+
+/* Removes every expired entry; returns how many. */
+size_t cache_expire(struct cache *c, uint64_t now_ms);
+
+/* Milliseconds until the next entry expires, or -1 if the cache is empty. */
+int64_t cache_next_expiry(const struct cache *c, uint64_t now_ms);
+
+void cache_flush(struct cache *c);
+void cache_get_stats(const struct cache *c, struct cache_stats *st);
+
+/* Memory one entry costs against the bound, for sizing and tests. */
+size_t cache_entry_cost(size_t name_len, size_t wire_len);
+
+#endif

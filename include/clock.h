@@ -1,0 +1,11 @@
+/*
+ * clock: monotonic time, immune to wall-clock steps, for TTLs and latency.
+ */
+#ifndef MXCACHE_CLOCK_H
+#define MXCACHE_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t clock_us(void);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * config: the daemon's settings, from the command line and an optional
+ * file (-c FILE) whose lines are "option value" with the long option names.
+ */
+#ifndef MXCACHE_CONFIG_H
+#define MXCACHE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "listen_tcp.h"
+#include "query.h"
+#include "sock.h"
+#include "upstream.h"
+
+#define CONFIG_DEFAULT_PORT 53
+#define CONFIG_DEFAULT_CONTROL "/run/mxcache/mxcached.sock"
+
+struct config {
+	struct sock_addr *listen;
+	size_t nlisten;
+	char **allow;
+	size_t nallow;
+	char *control_path;
+	size_t cache_size;
+	struct upstream_options upstream;
+	struct query_options query;
+	struct listen_tcp_options tcp;
+	bool foreground;
+	int verbose;
+};
+
+enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };
+
+/* Fills cfg from argv (and the file named by -c); CONFIG_EXIT after
+ * --help or --version, CONFIG_ERROR with err set on bad input. */
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
+			       size_t errlen);
+void config_free(struct config *cfg);
+void config_usage(FILE *out);
+
+/* "64m", "1g", "512k", "1000000"; false if malformed or zero. */
+bool config_parse_size(const char *text, size_t *out);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * listen_tcp: DNS over TCP (RFC 7766). Two-byte length framing, several
+ * queries per connection answered as each is ready (out of order), an idle
+ * timeout, a cap on connections and on queries pending per connection.
+ */
+#ifndef MXCACHE_LISTEN_TCP_H
+#define MXCACHE_LISTEN_TCP_H
+
+#include <stddef.h>
+
+struct ev_loop;
+struct query_engine;
+struct sock_addr;
+struct stats;
+struct listen_tcp;
+
+struct listen_tcp_options {
+	unsigned max_conns;   /* per listener; new connections beyond are closed */
+	unsigned idle_ms;     /* close a connection quiet this long */
+	unsigned max_pending; /* stop reading a connection with this many queries open */
+};
+
+struct listen_tcp *listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
+				  const struct listen_tcp_options *opts, struct query_engine *qe,
+				  struct stats *stats, char *err, size_t errlen);
+
+/* Stops accepting and closes every connection; pending answers are dropped. */
+void listen_tcp_free(struct listen_tcp *lt);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * listen_udp: a UDP socket on the loop, feeding datagrams to the query
+ * engine. Replies leave from the address the query came to, also on a
+ * wildcard bind (IP_PKTINFO). One recvmsg and one sendmsg per query.
+ */
+#ifndef MXCACHE_LISTEN_UDP_H
+#define MXCACHE_LISTEN_UDP_H
+
+#include <stddef.h>
+
+struct ev_loop;
+struct query_engine;
+struct sock_addr;
+struct stats;
+struct listen_udp;
+
+struct listen_udp *listen_udp_new(struct ev_loop *loop, const struct sock_addr *addr,
+				  struct query_engine *qe, struct stats *stats, char *err,
+				  size_t errlen);
+void listen_udp_free(struct listen_udp *lu);
+
+#endif

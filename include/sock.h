@@ -1,0 +1,32 @@
+/*
+ * sock: small socket helpers shared by the listeners and the control
+ * socket (in the spirit of Redis's anet.c). Errors are returned, not logged.
+ */
+#ifndef MXCACHE_SOCK_H
+#define MXCACHE_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SOCK_ADDR_TEXT 64
+
+struct sock_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* "192.0.2.1", "192.0.2.1@5353", "::1@53"; false if malformed. */
+bool sock_parse_addr(const char *text, uint16_t default_port, struct sock_addr *out);
+
+/* "192.0.2.1@53" / "::1@53" */
+void sock_addr_text(const struct sockaddr *sa, char *out, size_t cap);
+
+bool sock_is_wildcard(const struct sockaddr *sa);
+
+/* A non-blocking, close-on-exec socket of the given type bound to addr
+ * (listening, for SOCK_STREAM); -1 with err set on failure. */
+int sock_bind(const struct sock_addr *addr, int type, char *err, size_t errlen);
+
+#endif

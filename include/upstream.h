@@ -1,0 +1,58 @@
+/*
+ * upstream: recursion (or forwarding) through libunbound, on the libev loop.
+ *
+ * libunbound runs its resolver in a thread; results come back through a
+ * pipe that this module watches, so callbacks run on the loop thread.
+ */
+#ifndef MXCACHE_UPSTREAM_H
+#define MXCACHE_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct upstream;
+struct upstream_req;
+
+struct upstream_options {
+	const char *root_hints;   /* NULL: libunbound's built-in hints */
+	const char *trust_anchor; /* NULL: the default rule; "none": no validation */
+	char **stubs;             /* "ZONE=ADDR[@PORT]" */
+	size_t nstubs;
+	char **forwards; /* "ADDR[@PORT]" */
+	size_t nforwards;
+	char **options; /* "NAME:VALUE", passed to ub_ctx_set_option */
+	size_t noptions;
+};
+
+struct upstream_result {
+	bool ok;            /* false: no answer (timeout, network, internal error) */
+	const uint8_t *pkt; /* the whole answer message; NULL when !ok */
+	size_t len;
+	bool secure;
+	bool bogus;
+	const char *why_bogus;
+};
+
+typedef void (*upstream_cb)(void *arg, const struct upstream_result *res);
+
+/* The system root key used when no anchor is given and the root is the real one. */
+#define UPSTREAM_SYSTEM_ANCHOR "/usr/share/dns/root.key"
+
+struct upstream *upstream_new(struct ev_loop *loop, const struct upstream_options *opts,
+			      char *err, size_t errlen);
+void upstream_free(struct upstream *up);
+
+/* Which trust anchor file is in force ("none" when not validating). */
+const char *upstream_anchor(const struct upstream *up);
+
+/* Starts a lookup; cb runs later on the loop thread, exactly once, unless
+ * the request is cancelled first. NULL on failure. */
+struct upstream_req *upstream_resolve(struct upstream *up, const char *name, uint16_t qtype,
+				      uint16_t qclass, upstream_cb cb, void *arg);
+void upstream_cancel(struct upstream *up, struct upstream_req *req);
+
+size_t upstream_in_flight(const struct upstream *up);
+
+#endif

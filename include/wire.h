@@ -1,0 +1,217 @@
+/*
+ * wire: the DNS wire format (RFC 1035, RFC 6891).
+ *
+ * Strict parsing of client queries, walking the records of a response,
+ * and the few in-place edits a cache needs (aging TTLs, trimming, dropping
+ * DNSSEC records, error replies). No allocation, no logging.
+ */
+#ifndef MXCACHE_WIRE_H
+#define MXCACHE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_HEADER_LEN 12
+#define WIRE_MAX_NAME 255
+#define WIRE_MAX_LABEL 63
+#define WIRE_MAX_MSG 65535
+#define WIRE_OPT_LEN 11 /* an OPT record without options */
+#define WIRE_MIN_UDP 512
+#define WIRE_MAX_UDP 1232 /* DNS flag day 2020 default */
+#define WIRE_NAME_TEXT_MAX 1024 /* presentation form, worst case \DDD escapes */
+
+/* Header flags, as they sit in the 16-bit flags word. */
+#define WIRE_QR 0x8000u
+#define WIRE_AA 0x0400u
+#define WIRE_TC 0x0200u
+#define WIRE_RD 0x0100u
+#define WIRE_RA 0x0080u
+#define WIRE_AD 0x0020u
+#define WIRE_CD 0x0010u
+#define WIRE_OPCODE(flags) (((flags) >> 11) & 0xfu)
+#define WIRE_RCODE(flags) ((flags)&0xfu)
+
+enum wire_rcode {
+	WIRE_NOERROR = 0,
+	WIRE_FORMERR = 1,
+	WIRE_SERVFAIL = 2,
+	WIRE_NXDOMAIN = 3,
+	WIRE_NOTIMP = 4,
+	WIRE_REFUSED = 5,
+	WIRE_BADVERS = 16, /* extended: needs an OPT record */
+};
+
+enum wire_type {
+	WIRE_T_A = 1,
+	WIRE_T_NS = 2,
+	WIRE_T_MD = 3,
+	WIRE_T_MF = 4,
+	WIRE_T_CNAME = 5,
+	WIRE_T_SOA = 6,
+	WIRE_T_MB = 7,
+	WIRE_T_MG = 8,
+	WIRE_T_MR = 9,
+	WIRE_T_PTR = 12,
+	WIRE_T_MINFO = 14,
+	WIRE_T_MX = 15,
+	WIRE_T_TXT = 16,
+	WIRE_T_AAAA = 28,
+	WIRE_T_SRV = 33,
+	WIRE_T_OPT = 41,
+	WIRE_T_DS = 43,
+	WIRE_T_RRSIG = 46,
+	WIRE_T_NSEC = 47,
+	WIRE_T_DNSKEY = 48,
+	WIRE_T_NSEC3 = 50,
+	WIRE_T_TLSA = 52,
+	WIRE_T_IXFR = 251,
+	WIRE_T_AXFR = 252,
+	WIRE_T_MAILB = 253,
+	WIRE_T_MAILA = 254,
+	WIRE_T_ANY = 255,
+};
+
+#define WIRE_CLASS_IN 1
+
+enum wire_section { WIRE_ANSWER = 0, WIRE_AUTHORITY = 1, WIRE_ADDITIONAL = 2 };
+
+/* What wire_parse_query concluded about a packet. */
+enum wire_verdict {
+	WIRE_OK,          /* a well-formed standard query */
+	WIRE_DROP,        /* not worth an answer: no header, or a response */
+	WIRE_BAD_FORMAT,  /* answer FORMERR */
+	WIRE_BAD_OPCODE,  /* answer NOTIMP */
+	WIRE_BAD_VERSION, /* answer BADVERS */
+};
+
+struct wire_query {
+	uint16_t id;
+	uint16_t flags;
+	uint16_t qtype;
+	uint16_t qclass;
+	uint16_t qname_len;    /* uncompressed wire length, 0 if no question */
+	uint8_t qname[WIRE_MAX_NAME]; /* as the client sent it, case kept */
+	bool edns;
+	bool dnssec_ok;
+	uint16_t udp_size; /* as advertised, before any clamping */
+};
+
+enum wire_verdict wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q);
+
+/* Largest reply the client can take: 512 without EDNS, its size clamped to
+ * [512, 1232] with EDNS, the 16-bit maximum over TCP. */
+size_t wire_reply_limit(const struct wire_query *q, bool tcp);
+
+/*
+ * Reads the possibly compressed name at *off, stores its uncompressed form
+ * in out (if not NULL, WIRE_MAX_NAME bytes) and moves *off past it.
+ * Pointers must point strictly backwards, so loops cannot happen.
+ * Returns the uncompressed length, or 0 if the name is malformed.
+ */
+size_t wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out);
+
+void wire_name_lower(uint8_t *name, size_t len);
+bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+/* Presentation form ("mx1.example.com."), escaping as RFC 1035 §5.1 does;
+ * returns false if cap is too small. */
+bool wire_name_to_text(const uint8_t *name, size_t len, char *out, size_t cap);
+
+/* Parses presentation form into wire form; returns the length or 0. */
+size_t wire_name_from_text(const char *text, uint8_t *out);
+
+/* One resource record found by the iterator; offsets index the packet. */
+struct wire_rr {
+	enum wire_section section;
+	size_t name_off;
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	size_t ttl_off;
+	size_t rdata_off;
+	uint16_t rdlen;
+	size_t end;
+};
+
+struct wire_iter {
+	const uint8_t *pkt;
+	size_t len;
+	size_t off;
+	uint16_t left[3];
+	enum wire_section section;
+};
+
+/* Positions the iterator after the question; false if the header or the
+ * question is malformed. */
+bool wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len);
+
+/* 1: *rr filled; 0: no more records; -1: malformed. */
+int wire_iter_next(struct wire_iter *it, struct wire_rr *rr);
+
+/* Subtracts elapsed seconds from every TTL (not OPT's), flooring at 0. */
+bool wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed);
+
+/* Smallest TTL in the answer and authority sections; false if none. */
+bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
+
+/* RFC 2308 §5: min(SOA TTL, SOA MINIMUM) of the authority SOA. */
+bool wire_negative_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
+
+/* Types of records wire_copy can leave out. */
+#define WIRE_DROP_OPT 1u
+#define WIRE_DROP_DNSSEC 2u /* RRSIG, NSEC, NSEC3, and DS outside the answer */
+
+/*
+ * Copies a response, leaving out the records selected by drop, names
+ * decompressed and compressed again so the copy stays valid whatever was
+ * removed. Returns the copy's length, or 0 if the input is malformed or
+ * the copy does not fit in cap.
+ */
+size_t wire_copy(const uint8_t *in, size_t len, unsigned drop, uint8_t *out, size_t cap);
+
+/*
+ * Makes a response fit in limit bytes (limit >= header + question):
+ * drops the additional section first (no TC, RFC 2181 §9), then, if the
+ * rest still does not fit, keeps only the question and sets TC.
+ * Returns the new length.
+ */
+size_t wire_truncate(uint8_t *pkt, size_t len, size_t limit);
+
+/* Appends an OPT record (no options); returns the new length or 0. */
+size_t wire_add_opt(uint8_t *pkt, size_t len, size_t cap, uint16_t udp_size, bool dnssec_ok,
+		    uint8_t ext_rcode);
+
+/* An answer carrying only the question (if parsed) and rcode; an OPT is
+ * added when the query had one. Returns the length, or 0 if cap is short. */
+size_t wire_error_reply(const struct wire_query *q, unsigned rcode, uint8_t *out, size_t cap);
+
+static inline uint16_t
+wire_get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t
+wire_get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void
+wire_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+wire_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+#endif

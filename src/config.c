@@ -1,0 +1,522 @@
+/*
+ * config: see include/config.h. One table lists every option once; the
+ * command line parser, the config file reader and --help all use it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MXCACHE_VERSION
+#define MXCACHE_VERSION "0.1.0"
+#endif
+
+struct config_opt {
+	const char *name;
+	int short_name; /* 0: long only */
+	const char *metavar; /* NULL: a flag without argument */
+	bool (*set)(struct config *cfg, const char *arg, char *err, size_t errlen);
+	const char *help;
+};
+
+static bool set_listen(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_root_hints(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_stub(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_forward(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_trust_anchor(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_cache_size(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_min_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_max_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_max_neg_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_timeout(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_allow(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_verbose(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool config_push(char ***v, size_t *n, const char *s);
+static bool config_uint(const char *name, const char *arg, unsigned long max, unsigned long *out,
+			char *err, size_t errlen);
+static bool config_file(struct config *cfg, const char *path, char *err, size_t errlen);
+static const struct config_opt *config_find(const char *name);
+static void config_defaults(struct config *cfg);
+static void config_free_list(char **v, size_t n);
+
+static const struct config_opt config_opts[] = {
+	{"listen", 'l', "ADDR[@PORT]", set_listen,
+	 "listen on UDP and TCP (repeatable; default 127.0.0.1@53 and ::1@53)"},
+	{"root-hints", 0, "FILE", set_root_hints, "root hints zone file"},
+	{"stub", 0, "ZONE=ADDR[@PORT]", set_stub, "send queries for ZONE to that server"},
+	{"forward", 0, "ADDR[@PORT]", set_forward, "forward to this resolver (repeatable)"},
+	{"trust-anchor", 0, "FILE|none", set_trust_anchor,
+	 "DNSSEC trust anchor (default: the system root key, for the real root)"},
+	{"cache-size", 0, "SIZE", set_cache_size, "byte bound of the cache (default 64m)"},
+	{"cache-min-ttl", 0, "SECONDS", set_min_ttl, "cache answers at least this long (0)"},
+	{"cache-max-ttl", 0, "SECONDS", set_max_ttl, "cache answers at most this long (86400)"},
+	{"cache-max-negative-ttl", 0, "SECONDS", set_max_neg_ttl,
+	 "cache NXDOMAIN/NODATA at most this long (3600)"},
+	{"query-timeout", 0, "MS", set_timeout, "answer SERVFAIL after this long (5000)"},
+	{"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (10000)"},
+	{"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
+	{"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
+	{"control", 's', "PATH", set_control,
+	 "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
+	{"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
+	{"unbound-option", 0, "NAME:VALUE", set_unbound_option,
+	 "passed to ub_ctx_set_option (repeatable)"},
+	{"foreground", 'f', NULL, set_foreground, "stay in the foreground, log to stderr"},
+	{"verbose", 'v', NULL, set_verbose, "log more (repeatable)"},
+};
+
+#define CONFIG_NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
+
+static bool
+config_push(char ***v, size_t *n, const char *s)
+{
+	char *copy = strdup(s);
+	char **nv = copy ? realloc(*v, (*n + 1) * sizeof(**v)) : NULL;
+
+	if (!nv) {
+		free(copy);
+		return false;
+	}
+	nv[(*n)++] = copy;
+	*v = nv;
+	return true;
+}
+
+static bool
+config_uint(const char *name, const char *arg, unsigned long max, unsigned long *out, char *err,
+	    size_t errlen)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (*arg == '\0' || *arg == '-' || *end != '\0' || errno || *out > max) {
+		snprintf(err, errlen, "--%s: '%s' is not a number from 0 to %lu", name, arg, max);
+		return false;
+	}
+	return true;
+}
+
+bool
+config_parse_size(const char *text, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (end == text || *text == '-' || errno)
+		return false;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return false;
+	}
+	if (*end && end[1] != '\0')
+		return false;
+	if (v == 0 || v > (SIZE_MAX >> shift))
+		return false;
+	*out = (size_t)(v << shift);
+	return true;
+}
+
+static bool
+set_listen(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct sock_addr *l = realloc(cfg->listen, (cfg->nlisten + 1) * sizeof(*l));
+
+	if (!l)
+		return false;
+	cfg->listen = l;
+	if (!sock_parse_addr(arg, CONFIG_DEFAULT_PORT, &cfg->listen[cfg->nlisten])) {
+		snprintf(err, errlen, "--listen: '%s' is not ADDR[@PORT]", arg);
+		return false;
+	}
+	cfg->nlisten++;
+	return true;
+}
+
+static bool
+set_root_hints(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	free((char *)(uintptr_t)cfg->upstream.root_hints);
+	return (cfg->upstream.root_hints = strdup(arg)) != NULL;
+}
+
+static bool
+set_trust_anchor(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	free((char *)(uintptr_t)cfg->upstream.trust_anchor);
+	return (cfg->upstream.trust_anchor = strdup(arg)) != NULL;
+}
+
+static bool
+set_stub(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	struct sock_addr a;
+
+	if (!eq || eq == arg || !sock_parse_addr(eq + 1, CONFIG_DEFAULT_PORT, &a)) {
+		snprintf(err, errlen, "--stub: '%s' is not ZONE=ADDR[@PORT]", arg);
+		return false;
+	}
+	return config_push(&cfg->upstream.stubs, &cfg->upstream.nstubs, arg);
+}
+
+static bool
+set_forward(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct sock_addr a;
+
+	if (!sock_parse_addr(arg, CONFIG_DEFAULT_PORT, &a)) {
+		snprintf(err, errlen, "--forward: '%s' is not ADDR[@PORT]", arg);
+		return false;
+	}
+	return config_push(&cfg->upstream.forwards, &cfg->upstream.nforwards, arg);
+}
+
+static bool
+set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || colon == arg) {
+		snprintf(err, errlen, "--unbound-option: '%s' is not NAME:VALUE", arg);
+		return false;
+	}
+	return config_push(&cfg->upstream.options, &cfg->upstream.noptions, arg);
+}
+
+static bool
+set_cache_size(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!config_parse_size(arg, &cfg->cache_size)) {
+		snprintf(err, errlen, "--cache-size: '%s' is not a size like 64m", arg);
+		return false;
+	}
+	return true;
+}
+
+static bool
+set_min_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("cache-min-ttl", arg, 86400, &v, err, errlen))
+		return false;
+	cfg->query.min_ttl = (uint32_t)v;
+	return true;
+}
+
+static bool
+set_max_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("cache-max-ttl", arg, 0x7fffffff, &v, err, errlen))
+		return false;
+	cfg->query.max_ttl = (uint32_t)v;
+	return true;
+}
+
+static bool
+set_max_neg_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("cache-max-negative-ttl", arg, 0x7fffffff, &v, err, errlen))
+		return false;
+	cfg->query.max_negative_ttl = (uint32_t)v;
+	return true;
+}
+
+static bool
+set_timeout(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("query-timeout", arg, 600000, &v, err, errlen))
+		return false;
+	if (v < 100) {
+		snprintf(err, errlen, "--query-timeout: at least 100 ms");
+		return false;
+	}
+	cfg->query.timeout_ms = (unsigned)v;
+	return true;
+}
+
+static bool
+set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("max-inflight", arg, 1000000, &v, err, errlen))
+		return false;
+	cfg->query.max_inflight = v ? v : 1;
+	return true;
+}
+
+static bool
+set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("tcp-max-connections", arg, 100000, &v, err, errlen))
+		return false;
+	cfg->tcp.max_conns = (unsigned)v;
+	return true;
+}
+
+static bool
+set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("tcp-idle-timeout", arg, 3600000, &v, err, errlen))
+		return false;
+	cfg->tcp.idle_ms = v ? (unsigned)v : 1;
+	return true;
+}
+
+static bool
+set_control(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	free(cfg->control_path);
+	return (cfg->control_path = strdup(arg)) != NULL;
+}
+
+static bool
+set_allow(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return config_push(&cfg->allow, &cfg->nallow, arg);
+}
+
+static bool
+set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	cfg->foreground = true;
+	return true;
+}
+
+static bool
+set_verbose(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	cfg->verbose++;
+	return true;
+}
+
+static const struct config_opt *
+config_find(const char *name)
+{
+	for (size_t i = 0; i < CONFIG_NOPTS; i++)
+		if (strcmp(config_opts[i].name, name) == 0)
+			return &config_opts[i];
+	return NULL;
+}
+
+static bool
+config_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	unsigned lineno = 0;
+	bool ok = true;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	while (ok && fgets(line, sizeof(line), f)) {
+		char *name, *value, *save = NULL;
+		lineno++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		if (!(name = strtok_r(line, " \t", &save)))
+			continue;
+		value = strtok_r(NULL, " \t", &save);
+		const struct config_opt *o = config_find(name);
+		if (!o) {
+			snprintf(err, errlen, "%s:%u: unknown option '%s'", path, lineno, name);
+			ok = false;
+			break;
+		}
+		if ((o->metavar != NULL) != (value != NULL) || strtok_r(NULL, " \t", &save)) {
+			snprintf(err, errlen, "%s:%u: expected '%s%s%s'", path, lineno, name,
+				 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			ok = false;
+			break;
+		}
+		if (!o->set(cfg, value, err, errlen)) {
+			size_t used = strlen(err);
+			snprintf(err + used, errlen - used, " (%s:%u)", path, lineno);
+			ok = false;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cache_size = 64u << 20;
+	cfg->query = (struct query_options){.min_ttl = 0,
+					    .max_ttl = 86400,
+					    .max_negative_ttl = 3600,
+					    .timeout_ms = 5000,
+					    .max_inflight = 10000,
+					    .max_waiters = 256};
+	cfg->tcp = (struct listen_tcp_options){
+		.max_conns = 512, .idle_ms = 10000, .max_pending = 64};
+}
+
+void
+config_usage(FILE *out)
+{
+	fprintf(out, "usage: mxcached [options]\n"
+		     "A caching recursive DNS resolver for mail servers.\n\n"
+		     "  -c, --config FILE                 read options from FILE\n");
+	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+		const struct config_opt *o = &config_opts[i];
+		char left[64];
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
+			 o->metavar ? o->metavar : "");
+		if (o->short_name)
+			fprintf(out, "  -%c, %-32s%s\n", o->short_name, left, o->help);
+		else
+			fprintf(out, "      %-32s%s\n", left, o->help);
+	}
+	fprintf(out, "  -V, --version                     print the version\n"
+		     "  -h, --help                        print this help\n");
+}
+
+enum config_result
+config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option longopts[CONFIG_NOPTS + 4];
+	char shortopts[3 * CONFIG_NOPTS + 8] = "+c:Vh";
+	size_t s = strlen(shortopts);
+	int c;
+
+	config_defaults(cfg);
+	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+		const struct config_opt *o = &config_opts[i];
+		longopts[i] = (struct option){o->name, o->metavar ? required_argument : no_argument,
+					      NULL, o->short_name ? o->short_name : 256 + (int)i};
+		if (o->short_name) {
+			shortopts[s++] = (char)o->short_name;
+			if (o->metavar)
+				shortopts[s++] = ':';
+		}
+	}
+	shortopts[s] = '\0';
+	longopts[CONFIG_NOPTS] = (struct option){"config", required_argument, NULL, 'c'};
+	longopts[CONFIG_NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+	longopts[CONFIG_NOPTS + 2] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[CONFIG_NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct config_opt *o = NULL;
+		switch (c) {
+		case 'h':
+			config_usage(stdout);
+			return CONFIG_EXIT;
+		case 'V':
+			printf("mxcached %s\n", MXCACHE_VERSION);
+			return CONFIG_EXIT;
+		case 'c':
+			if (!config_file(cfg, optarg, err, errlen))
+				return CONFIG_ERROR;
+			continue;
+		case '?':
+		case ':':
+			snprintf(err, errlen, "%s: %s (see --help)", argv[optind - 1],
+				 c == ':' ? "missing value" : "unknown option");
+			return CONFIG_ERROR;
+		default:
+			break;
+		}
+		if (c >= 256)
+			o = &config_opts[c - 256];
+		for (size_t i = 0; !o && i < CONFIG_NOPTS; i++)
+			if (config_opts[i].short_name == c)
+				o = &config_opts[i];
+		if (!o || !o->set(cfg, optarg, err, errlen))
+			return CONFIG_ERROR;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	if (cfg->nlisten == 0 && (!set_listen(cfg, "127.0.0.1@53", err, errlen) ||
+				  !set_listen(cfg, "::1@53", err, errlen)))
+		return CONFIG_ERROR;
+	if (!cfg->control_path && !(cfg->control_path = strdup(CONFIG_DEFAULT_CONTROL)))
+		return CONFIG_ERROR;
+	if (cfg->query.min_ttl > cfg->query.max_ttl) {
+		snprintf(err, errlen, "--cache-min-ttl is above --cache-max-ttl");
+		return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}
+
+static void
+config_free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->listen);
+	config_free_list(cfg->allow, cfg->nallow);
+	config_free_list(cfg->upstream.stubs, cfg->upstream.nstubs);
+	config_free_list(cfg->upstream.forwards, cfg->upstream.nforwards);
+	config_free_list(cfg->upstream.options, cfg->upstream.noptions);
+	free((char *)(uintptr_t)cfg->upstream.root_hints);
+	free((char *)(uintptr_t)cfg->upstream.trust_anchor);
+	free(cfg->control_path);
+	memset(cfg, 0, sizeof(*cfg));
+}

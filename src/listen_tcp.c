@@ -1,0 +1,338 @@
+/*
+ * listen_tcp: see include/listen_tcp.h.
+ *
+ * A connection is referenced by the query engine for each query it has
+ * open, so it outlives its socket until the last answer is in (and then
+ * dropped): a client that hangs up never leaves the engine a dangling
+ * pointer.
+ */
+#include "listen_tcp.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "query.h"
+#include "sock.h"
+#include "stats.h"
+#include "wire.h"
+
+/* Queries are small; a frame longer than this is not a DNS query. */
+#define TCP_MAX_QUERY 4096
+/* A client that does not read its answers is cut off past this. */
+#define TCP_MAX_OUTPUT (1024 * 1024)
+
+struct tcp_conn {
+	struct query_client base;
+	struct listen_tcp *lt;
+	struct tcp_conn *prev;
+	struct tcp_conn *next;
+	int fd;
+	bool open;
+	unsigned refs; /* 1 for the socket + 1 per query the engine holds */
+	ev_io rio;
+	ev_io wio;
+	ev_timer idle;
+	struct sock_addr peer;
+	size_t rlen;
+	uint8_t rbuf[2 + TCP_MAX_QUERY];
+	uint8_t *wbuf;
+	size_t wlen;
+	size_t wcap;
+};
+
+struct listen_tcp {
+	struct ev_loop *loop;
+	ev_io io;
+	int fd;
+	struct listen_tcp_options opts;
+	struct query_engine *qe;
+	struct stats *stats;
+	struct tcp_conn *conns;
+	unsigned nconns;
+};
+
+static void listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents);
+static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents);
+static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents);
+static void tcp_idle(struct ev_loop *loop, ev_timer *w, int revents);
+static void tcp_close(struct tcp_conn *tc);
+static void tcp_unref(struct tcp_conn *tc);
+static void tcp_update_reading(struct tcp_conn *tc);
+static bool tcp_queue(struct tcp_conn *tc, const uint8_t *p, size_t n);
+static void tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len);
+static struct query_client *tcp_hold(struct query_client *c);
+static void tcp_release(struct query_client *c);
+
+static const struct query_client_ops tcp_ops = {tcp_deliver, tcp_hold, tcp_release};
+
+struct listen_tcp *
+listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
+	       const struct listen_tcp_options *opts, struct query_engine *qe, struct stats *stats,
+	       char *err, size_t errlen)
+{
+	struct listen_tcp *lt = calloc(1, sizeof(*lt));
+
+	if (!lt)
+		return NULL;
+	if ((lt->fd = sock_bind(addr, SOCK_STREAM, err, errlen)) < 0) {
+		free(lt);
+		return NULL;
+	}
+	lt->loop = loop;
+	lt->opts = *opts;
+	lt->qe = qe;
+	lt->stats = stats;
+	ev_io_init(&lt->io, listen_tcp_accept, lt->fd, EV_READ);
+	lt->io.data = lt;
+	ev_io_start(loop, &lt->io);
+	return lt;
+}
+
+void
+listen_tcp_free(struct listen_tcp *lt)
+{
+	if (!lt)
+		return;
+	ev_io_stop(lt->loop, &lt->io);
+	close(lt->fd);
+	while (lt->conns)
+		tcp_close(lt->conns);
+	free(lt);
+}
+
+static void
+listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listen_tcp *lt = w->data;
+
+	(void)revents;
+	for (;;) {
+		struct sock_addr peer = {.len = sizeof(peer.ss)};
+		int fd = accept4(lt->fd, (struct sockaddr *)&peer.ss, &peer.len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct tcp_conn *tc = NULL;
+		if (lt->nconns >= lt->opts.max_conns || !(tc = calloc(1, sizeof(*tc)))) {
+			lt->stats->tcp_rejected++;
+			close(fd);
+			continue;
+		}
+		lt->stats->tcp_accepted++;
+		tc->base = (struct query_client){.ops = &tcp_ops, .tcp = true};
+		tc->lt = lt;
+		tc->fd = fd;
+		tc->open = true;
+		tc->refs = 1;
+		tc->peer = peer;
+		tc->next = lt->conns;
+		if (lt->conns)
+			lt->conns->prev = tc;
+		lt->conns = tc;
+		lt->nconns++;
+		ev_io_init(&tc->rio, tcp_readable, fd, EV_READ);
+		ev_io_init(&tc->wio, tcp_writable, fd, EV_WRITE);
+		ev_timer_init(&tc->idle, tcp_idle, 0.0, lt->opts.idle_ms / 1000.0);
+		tc->rio.data = tc->wio.data = tc->idle.data = tc;
+		ev_io_start(loop, &tc->rio);
+		ev_timer_again(loop, &tc->idle);
+	}
+}
+
+/* Reading stops while the engine holds too many of this client's queries,
+ * so one connection cannot claim the whole in-flight table. */
+static void
+tcp_update_reading(struct tcp_conn *tc)
+{
+	bool want = tc->open && tc->refs - 1 < tc->lt->opts.max_pending;
+
+	if (want && !ev_is_active(&tc->rio))
+		ev_io_start(tc->lt->loop, &tc->rio);
+	else if (!want && ev_is_active(&tc->rio))
+		ev_io_stop(tc->lt->loop, &tc->rio);
+}
+
+static void
+tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcp_conn *tc = w->data;
+	ssize_t n;
+
+	(void)revents;
+	n = read(tc->fd, tc->rbuf + tc->rlen, sizeof(tc->rbuf) - tc->rlen);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		tcp_close(tc);
+		return;
+	}
+	if (n < 0)
+		return;
+	tc->rlen += (size_t)n;
+	ev_timer_again(loop, &tc->idle);
+
+	/* The engine may answer (and a write may fail and close) inside the
+	 * loop: hold a reference until it is done. */
+	tc->refs++;
+	size_t off = 0;
+	while (tc->open && tc->rlen - off >= 2) {
+		size_t flen = wire_get16(tc->rbuf + off);
+		if (flen > TCP_MAX_QUERY) {
+			tcp_close(tc);
+			break;
+		}
+		if (tc->rlen - off < 2 + flen)
+			break;
+		query_handle(tc->lt->qe, &tc->base, (const struct sockaddr *)&tc->peer.ss,
+			     tc->rbuf + off + 2, flen);
+		off += 2 + flen;
+	}
+	if (tc->open) {
+		memmove(tc->rbuf, tc->rbuf + off, tc->rlen - off);
+		tc->rlen -= off;
+		tcp_update_reading(tc);
+	}
+	tcp_unref(tc);
+}
+
+static bool
+tcp_queue(struct tcp_conn *tc, const uint8_t *p, size_t n)
+{
+	if (tc->wlen + n > tc->wcap) {
+		size_t cap = tc->wcap ? tc->wcap : 4096;
+		while (cap < tc->wlen + n)
+			cap *= 2;
+		if (cap > TCP_MAX_OUTPUT)
+			return false;
+		uint8_t *b = realloc(tc->wbuf, cap);
+		if (!b)
+			return false;
+		tc->wbuf = b;
+		tc->wcap = cap;
+	}
+	memcpy(tc->wbuf + tc->wlen, p, n);
+	tc->wlen += n;
+	return true;
+}
+
+static void
+tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
+{
+	struct tcp_conn *tc = (struct tcp_conn *)c;
+	uint8_t prefix[2];
+	size_t sent = 0;
+
+	if (!tc->open)
+		return;
+	wire_put16(prefix, (uint16_t)len);
+	if (tc->wlen == 0) {
+		/* Usually the socket takes it all at once: no copy. */
+		struct iovec iov[2] = {{prefix, 2}, {(void *)(uintptr_t)pkt, len}};
+		ssize_t n = writev(tc->fd, iov, 2);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			tcp_close(tc);
+			return;
+		}
+		sent = n > 0 ? (size_t)n : 0;
+		if (sent == len + 2)
+			return;
+	}
+	bool ok = sent >= 2 ? tcp_queue(tc, pkt + (sent - 2), len - (sent - 2))
+			    : tcp_queue(tc, prefix + sent, 2 - sent) && tcp_queue(tc, pkt, len);
+	if (!ok) {
+		tcp_close(tc);
+		return;
+	}
+	ev_io_start(tc->lt->loop, &tc->wio);
+}
+
+static void
+tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcp_conn *tc = w->data;
+	ssize_t n = write(tc->fd, tc->wbuf, tc->wlen);
+
+	(void)revents;
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			tcp_close(tc);
+		return;
+	}
+	memmove(tc->wbuf, tc->wbuf + n, tc->wlen - (size_t)n);
+	tc->wlen -= (size_t)n;
+	if (tc->wlen == 0)
+		ev_io_stop(loop, &tc->wio);
+	ev_timer_again(loop, &tc->idle);
+}
+
+static void
+tcp_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tcp_conn *tc = w->data;
+
+	(void)revents;
+	/* Quiet, but still waiting for answers: not idle. */
+	if (tc->refs > 1 || tc->wlen > 0) {
+		ev_timer_again(loop, &tc->idle);
+		return;
+	}
+	tc->lt->stats->tcp_timeouts++;
+	tcp_close(tc);
+}
+
+static void
+tcp_close(struct tcp_conn *tc)
+{
+	struct listen_tcp *lt = tc->lt;
+
+	if (!tc->open)
+		return;
+	tc->open = false;
+	ev_io_stop(lt->loop, &tc->rio);
+	ev_io_stop(lt->loop, &tc->wio);
+	ev_timer_stop(lt->loop, &tc->idle);
+	close(tc->fd);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		lt->conns = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	lt->nconns--;
+	tc->lt = NULL;
+	tcp_unref(tc);
+}
+
+static void
+tcp_unref(struct tcp_conn *tc)
+{
+	if (--tc->refs > 0)
+		return;
+	free(tc->wbuf);
+	free(tc);
+}
+
+static struct query_client *
+tcp_hold(struct query_client *c)
+{
+	struct tcp_conn *tc = (struct tcp_conn *)c;
+
+	tc->refs++;
+	return c;
+}
+
+static void
+tcp_release(struct query_client *c)
+{
+	struct tcp_conn *tc = (struct tcp_conn *)c;
+	bool open = tc->open;
+
+	if (open)
+		ev_timer_again(tc->lt->loop, &tc->idle);
+	tcp_unref(tc); /* an open connection still holds its own reference */
+	if (open)
+		tcp_update_reading(tc);
+}

@@ -1,0 +1,436 @@
+/*
+ * query: the pipeline from a client's packet to its reply. See include/query.h.
+ */
+#include "query.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "acl.h"
+#include "cache.h"
+#include "clock.h"
+#include "siphash.h"
+#include "stats.h"
+#include "upstream.h"
+#include "wire.h"
+
+#define QUERY_BUCKETS 4096u
+/* A lookup nobody waits for any more may still fill the cache, up to this
+ * many timeouts after it started. */
+#define QUERY_ORPHAN_TIMEOUTS 2
+
+struct query_waiter {
+	struct query_waiter *next;
+	struct query_client *client;
+	uint64_t deadline_ms;
+	struct wire_query q;
+};
+
+struct query_inflight {
+	struct query_inflight *hnext;
+	struct query_engine *qe;
+	uint64_t hash;
+	uint64_t started_ms;
+	struct cache_key key; /* key.name points at name */
+	uint8_t name[WIRE_MAX_NAME];
+	uint8_t kbytes[CACHE_KEY_MAX];
+	size_t klen;
+	struct query_waiter *waiters;
+	struct query_waiter **tail;
+	size_t nwaiters;
+	struct upstream_req *req;
+	ev_timer deadline;
+};
+
+struct query_engine {
+	struct ev_loop *loop;
+	struct query_options opts;
+	struct cache *cache;
+	struct upstream *up;
+	const struct acl *acl;
+	struct stats *stats;
+	uint8_t seed[16];
+	size_t ninflight;
+	struct query_inflight *buckets[QUERY_BUCKETS];
+	uint8_t scratch[WIRE_MAX_MSG];
+	uint8_t out[WIRE_MAX_MSG + WIRE_OPT_LEN];
+};
+
+static uint64_t query_now_ms(void);
+static void query_reply_error(struct query_engine *qe, struct query_client *c,
+			      const struct wire_query *q, unsigned rcode);
+static void query_reply_answer(struct query_engine *qe, struct query_client *c,
+			       const struct wire_query *q, const uint8_t *wire, size_t len,
+			       uint32_t age, bool secure);
+static void query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
+		       const struct cache_key *key);
+static struct query_inflight *query_start(struct query_engine *qe, const struct cache_key *key,
+					  const uint8_t *kbytes, size_t klen, uint64_t hash);
+static void query_unlink(struct query_engine *qe, struct query_inflight *f);
+static void query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure);
+static void query_upstream_done(void *arg, const struct upstream_result *res);
+static size_t query_prepare(struct query_engine *qe, struct query_inflight *f,
+			    const struct upstream_result *res);
+static uint32_t query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len);
+static void query_deadline(struct ev_loop *loop, ev_timer *w, int revents);
+static void query_arm(struct query_inflight *f, uint64_t now_ms);
+
+static uint64_t
+query_now_ms(void)
+{
+	return clock_us() / 1000u;
+}
+
+struct query_engine *
+query_new(struct ev_loop *loop, const struct query_options *opts, struct cache *cache,
+	  struct upstream *up, const struct acl *acl, struct stats *stats)
+{
+	struct query_engine *qe = calloc(1, sizeof(*qe));
+
+	if (!qe)
+		return NULL;
+	if (getrandom(qe->seed, sizeof(qe->seed), 0) != (ssize_t)sizeof(qe->seed)) {
+		free(qe);
+		return NULL;
+	}
+	qe->loop = loop;
+	qe->opts = *opts;
+	qe->cache = cache;
+	qe->up = up;
+	qe->acl = acl;
+	qe->stats = stats;
+	return qe;
+}
+
+void
+query_free(struct query_engine *qe)
+{
+	if (!qe)
+		return;
+	for (size_t b = 0; b < QUERY_BUCKETS; b++) {
+		while (qe->buckets[b]) {
+			struct query_inflight *f = qe->buckets[b];
+			upstream_cancel(qe->up, f->req);
+			query_finish(f, NULL, 0, false);
+		}
+	}
+	free(qe);
+}
+
+size_t
+query_inflight(const struct query_engine *qe)
+{
+	return qe->ninflight;
+}
+
+static void
+query_reply_error(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
+		  unsigned rcode)
+{
+	size_t len = wire_error_reply(q, rcode, qe->out, sizeof(qe->out));
+
+	stats_count_rcode(qe->stats, rcode);
+	if (len)
+		c->ops->deliver(c, qe->out, len);
+}
+
+/*
+ * A stored answer made this client's: its ID, flags and question case,
+ * TTLs aged by the time in cache, DNSSEC AD only when asked for (RFC 6840
+ * §5.7), cut to the size it can take, and OPT only if it sent one.
+ */
+static void
+query_reply_answer(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
+		   const uint8_t *wire, size_t len, uint32_t age, bool secure)
+{
+	uint8_t *out = qe->out;
+	uint16_t flags = (uint16_t)(WIRE_QR | WIRE_RA | (wire_get16(wire + 2) & 0xfu) |
+				    (q->flags & (WIRE_RD | WIRE_CD)));
+
+	if (secure && (q->dnssec_ok || (q->flags & WIRE_AD)))
+		flags |= WIRE_AD;
+	memcpy(out, wire, len);
+	wire_put16(out, q->id);
+	wire_put16(out + 2, flags);
+	if (len >= (size_t)WIRE_HEADER_LEN + q->qname_len)
+		memcpy(out + WIRE_HEADER_LEN, q->qname, q->qname_len);
+	if (age > 0)
+		wire_age_ttls(out, len, age);
+	len = wire_truncate(out, len, wire_reply_limit(q, c->tcp) - (q->edns ? WIRE_OPT_LEN : 0));
+	if (q->edns)
+		len = wire_add_opt(out, len, sizeof(qe->out), WIRE_MAX_UDP, q->dnssec_ok, 0);
+	stats_count_rcode(qe->stats, WIRE_RCODE(flags));
+	c->ops->deliver(c, out, len);
+}
+
+void
+query_handle(struct query_engine *qe, struct query_client *c, const struct sockaddr *peer,
+	     const uint8_t *pkt, size_t len)
+{
+	static const unsigned verdict_rcode[] = {
+		[WIRE_BAD_FORMAT] = WIRE_FORMERR,
+		[WIRE_BAD_OPCODE] = WIRE_NOTIMP,
+		[WIRE_BAD_VERSION] = WIRE_BADVERS,
+	};
+	struct wire_query q;
+	enum wire_verdict v = wire_parse_query(pkt, len, &q);
+
+	if (v == WIRE_DROP) {
+		qe->stats->dropped++;
+		return;
+	}
+	stats_count_query(qe->stats, q.qtype, c->tcp);
+	if (!acl_allows(qe->acl, peer)) {
+		qe->stats->refused++;
+		query_reply_error(qe, c, &q, WIRE_REFUSED);
+		return;
+	}
+	if (v != WIRE_OK) {
+		query_reply_error(qe, c, &q, verdict_rcode[v]);
+		return;
+	}
+	switch (q.qtype) {
+	case WIRE_T_AXFR:
+	case WIRE_T_IXFR:
+	case WIRE_T_MAILA:
+	case WIRE_T_MAILB:
+		query_reply_error(qe, c, &q, WIRE_NOTIMP);
+		return;
+	default:
+		break;
+	}
+	if (q.qclass != WIRE_CLASS_IN) {
+		query_reply_error(qe, c, &q, WIRE_REFUSED);
+		return;
+	}
+
+	struct cache_key key = {.name = q.qname,
+				.name_len = q.qname_len,
+				.qtype = q.qtype,
+				.qclass = q.qclass,
+				.flags = (uint8_t)((q.dnssec_ok ? CACHE_KEY_DO : 0) |
+						   ((q.flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
+	uint64_t now = query_now_ms();
+	const struct cache_answer *a = cache_lookup(qe->cache, &key, now);
+	if (a) {
+		query_reply_answer(qe, c, &q, a->wire, a->len,
+				   (uint32_t)((now - a->stored_ms) / 1000u), a->secure);
+		return;
+	}
+	query_join(qe, c, &q, &key);
+}
+
+/* Adds the client to the lookup already running for this question, or
+ * starts one. */
+static void
+query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
+	   const struct cache_key *key)
+{
+	uint8_t kbytes[CACHE_KEY_MAX];
+	size_t klen = cache_key_encode(key, kbytes);
+	uint64_t hash = siphash24(qe->seed, kbytes, klen);
+	struct query_inflight *f = qe->buckets[hash % QUERY_BUCKETS];
+	struct query_waiter *w;
+
+	while (f && !(f->hash == hash && f->klen == klen && memcmp(f->kbytes, kbytes, klen) == 0))
+		f = f->hnext;
+	if (f && f->nwaiters >= qe->opts.max_waiters) {
+		qe->stats->inflight_overflow++;
+		query_reply_error(qe, c, q, WIRE_SERVFAIL);
+		return;
+	}
+	if (f) {
+		qe->stats->inflight_joined++;
+	} else if (qe->ninflight >= qe->opts.max_inflight ||
+		   !(f = query_start(qe, key, kbytes, klen, hash))) {
+		qe->stats->inflight_overflow++;
+		query_reply_error(qe, c, q, WIRE_SERVFAIL);
+		return;
+	}
+	if (!(w = malloc(sizeof(*w))) || !(w->client = c->ops->hold(c))) {
+		free(w);
+		query_reply_error(qe, c, q, WIRE_SERVFAIL);
+		return;
+	}
+	w->q = *q;
+	w->next = NULL;
+	w->deadline_ms = query_now_ms() + qe->opts.timeout_ms;
+	*f->tail = w;
+	f->tail = &w->next;
+	if (f->nwaiters++ == 0)
+		query_arm(f, query_now_ms());
+}
+
+static struct query_inflight *
+query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t *kbytes,
+	    size_t klen, uint64_t hash)
+{
+	struct query_inflight *f = calloc(1, sizeof(*f));
+	char text[WIRE_NAME_TEXT_MAX];
+
+	if (!f)
+		return NULL;
+	memcpy(f->name, key->name, key->name_len);
+	wire_name_lower(f->name, key->name_len);
+	f->key = *key;
+	f->key.name = f->name;
+	memcpy(f->kbytes, kbytes, klen);
+	f->klen = klen;
+	f->hash = hash;
+	f->qe = qe;
+	f->tail = &f->waiters;
+	f->started_ms = query_now_ms();
+	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
+	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass,
+					query_upstream_done, f))) {
+		free(f);
+		return NULL;
+	}
+	qe->stats->upstream_queries++;
+	ev_init(&f->deadline, query_deadline);
+	f->deadline.data = f;
+	f->hnext = qe->buckets[hash % QUERY_BUCKETS];
+	qe->buckets[hash % QUERY_BUCKETS] = f;
+	qe->ninflight++;
+	return f;
+}
+
+static void
+query_unlink(struct query_engine *qe, struct query_inflight *f)
+{
+	struct query_inflight **pp = &qe->buckets[f->hash % QUERY_BUCKETS];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	qe->ninflight--;
+}
+
+/* Answers every waiter (SERVFAIL when wire is NULL) and frees the lookup. */
+static void
+query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure)
+{
+	struct query_engine *qe = f->qe;
+	struct query_waiter *w, *next;
+
+	query_unlink(qe, f);
+	ev_timer_stop(qe->loop, &f->deadline);
+	for (w = f->waiters; w; w = next) {
+		next = w->next;
+		if (wire)
+			query_reply_answer(qe, w->client, &w->q, wire, len, 0, secure);
+		else
+			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL);
+		w->client->ops->release(w->client);
+		free(w);
+	}
+	free(f);
+}
+
+static void
+query_upstream_done(void *arg, const struct upstream_result *res)
+{
+	struct query_inflight *f = arg;
+	struct query_engine *qe = f->qe;
+	size_t len = 0;
+
+	f->req = NULL;
+	if (!res->ok)
+		qe->stats->upstream_failures++;
+	else if (res->bogus && !(f->key.flags & CACHE_KEY_CD))
+		qe->stats->upstream_bogus++;
+	else if ((len = query_prepare(qe, f, res)) == 0)
+		qe->stats->upstream_failures++;
+	query_finish(f, len ? qe->scratch : NULL, len, res->ok && res->secure && !res->bogus);
+}
+
+/* Turns libunbound's answer into the stored form (no OPT, DNSSEC records
+ * only for DO clients, ID 0) and caches it; returns its length, 0 if the
+ * answer is unusable. */
+static size_t
+query_prepare(struct query_engine *qe, struct query_inflight *f, const struct upstream_result *res)
+{
+	unsigned drop = WIRE_DROP_OPT | ((f->key.flags & CACHE_KEY_DO) ? 0 : WIRE_DROP_DNSSEC);
+	size_t len = wire_copy(res->pkt, res->len, drop, qe->scratch, sizeof(qe->scratch));
+	uint8_t *p = qe->scratch;
+
+	if (len < WIRE_HEADER_LEN + f->key.name_len + 4 || wire_get16(p + 4) != 1 ||
+	    !wire_name_equal(p + WIRE_HEADER_LEN, f->key.name_len, f->name, f->key.name_len) ||
+	    wire_get16(p + WIRE_HEADER_LEN + f->key.name_len) != f->key.qtype)
+		return 0;
+	wire_put16(p, 0);
+	wire_put16(p + 2, (uint16_t)(wire_get16(p + 2) & ~WIRE_AD));
+	if (WIRE_RCODE(wire_get16(p + 2)) == WIRE_SERVFAIL)
+		return len; /* passed on, never cached */
+	uint32_t ttl = query_ttl(qe, p, len);
+	if (ttl > 0)
+		cache_insert(qe->cache, &f->key, p, len, ttl, res->secure && !res->bogus,
+			     query_now_ms());
+	return len;
+}
+
+/* How long an answer may be cached: RFC 2308 for negative answers, the
+ * smallest record TTL otherwise, within the operator's clamps. */
+static uint32_t
+query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len)
+{
+	unsigned rcode = WIRE_RCODE(wire_get16(wire + 2));
+	uint32_t ttl = 0;
+
+	if (rcode == WIRE_NXDOMAIN || (rcode == WIRE_NOERROR && wire_get16(wire + 6) == 0)) {
+		if (!wire_negative_ttl(wire, len, &ttl))
+			return 0; /* no SOA: RFC 2308 §5 says do not cache */
+		return ttl < qe->opts.max_negative_ttl ? ttl : qe->opts.max_negative_ttl;
+	}
+	if (rcode != WIRE_NOERROR || !wire_min_ttl(wire, len, &ttl))
+		return 0;
+	if (ttl < qe->opts.min_ttl)
+		ttl = qe->opts.min_ttl;
+	return ttl > qe->opts.max_ttl ? qe->opts.max_ttl : ttl;
+}
+
+/* The timer follows the oldest waiter; with none left, the lookup runs on
+ * for a while to fill the cache, then is given up. */
+static void
+query_arm(struct query_inflight *f, uint64_t now_ms)
+{
+	uint64_t when = f->waiters ? f->waiters->deadline_ms
+				   : f->started_ms + (uint64_t)QUERY_ORPHAN_TIMEOUTS *
+							     f->qe->opts.timeout_ms;
+	double delay = when > now_ms ? (double)(when - now_ms) / 1000.0 : 0.0;
+
+	ev_timer_stop(f->qe->loop, &f->deadline);
+	ev_timer_set(&f->deadline, delay, 0.0);
+	ev_timer_start(f->qe->loop, &f->deadline);
+}
+
+static void
+query_deadline(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct query_inflight *f = t->data;
+	struct query_engine *qe = f->qe;
+	uint64_t now = query_now_ms();
+
+	(void)loop;
+	(void)revents;
+	if (!f->waiters) {
+		upstream_cancel(qe->up, f->req);
+		f->req = NULL;
+		query_finish(f, NULL, 0, false);
+		return;
+	}
+	while (f->waiters && f->waiters->deadline_ms <= now) {
+		struct query_waiter *w = f->waiters;
+		f->waiters = w->next;
+		f->nwaiters--;
+		qe->stats->upstream_timeouts++;
+		query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL);
+		w->client->ops->release(w->client);
+		free(w);
+	}
+	if (!f->waiters)
+		f->tail = &f->waiters;
+	query_arm(f, now);
+}

@@ -1,0 +1,550 @@
+#!/usr/bin/env bash
+# testnet.sh — a small authoritative DNS hierarchy on loopback, served by NSD.
+#
+#   scripts/testnet.sh start DIR    generate zones, keys and configs into DIR,
+#                                   start the servers, wait until they answer
+#   scripts/testnet.sh stop DIR     stop exactly the servers `start` started
+#
+# Root hints cannot carry a port number, so every server gets its own loopback
+# address and listens on port 53 there:
+#
+#   127.0.0.2  "."                       signed (its key is the trust anchor)
+#   127.0.0.3  "com." "net." signed; "arpa." unsigned (holds a few PTRs)
+#   127.0.0.4  "yada123.com." unsigned, "signed123.com." signed,
+#              "bogus123.com." signed with deliberately broken MX/A signatures
+#   127.0.0.5  "mailhost.net." unsigned (out-of-zone exchangers, CNAME targets)
+#
+# Everything lives in DIR: zones/ (zone files, signed copies), keys/ (DNSSEC
+# keys), nsd-<server>/ (config, log, pidfile, control socket), plus
+#   DIR/root.hints     root hints pointing at 127.0.0.2
+#   DIR/root.key       trust anchor (the test root's KSK as a DNSKEY record)
+#   DIR/unbound.conf   a Debian-unbound config that recurses through this net
+#   DIR/env            shell-sourceable variables naming all of the above
+#
+# Needs root (port 53) and Debian's nsd, ldnsutils and dnsutils packages.
+set -euo pipefail
+
+# Servers as name=address; the name is used for the per-server directory.
+SERVERS=(root=127.0.0.2 tld=127.0.0.3 mail=127.0.0.4 mailhost=127.0.0.5)
+
+# The zones each server carries (zone name -> server name).
+declare -A ZONE_SERVER=(
+    [.]=root
+    [com.]=tld [net.]=tld [arpa.]=tld
+    [yada123.com.]=mail [signed123.com.]=mail [bogus123.com.]=mail
+    [mailhost.net.]=mailhost
+)
+
+READY_TIMEOUT=10 # seconds to wait for all servers to answer
+STOP_TIMEOUT=10  # seconds to wait for the servers to exit
+
+die() {
+    echo "testnet: $*" >&2
+    exit 1
+}
+
+usage() {
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+}
+
+# File name of a zone: "." is "root", otherwise the name without the dot.
+zone_file_name() {
+    if [[ $1 == . ]]; then echo root; else echo "${1%.}"; fi
+}
+
+server_addr() {
+    local entry
+    for entry in "${SERVERS[@]}"; do
+        if [[ ${entry%%=*} == "$1" ]]; then
+            echo "${entry#*=}"
+            return
+        fi
+    done
+    die "unknown server $1"
+}
+
+# ---------------------------------------------------------------- zone data
+
+write_zones() {
+    local z=$DIR/zones
+    mkdir -p "$z"
+
+    # The root. a.root-servers.net and ns1.tld-servers.net sit below the net.
+    # delegation, so here they are glue; net. holds them authoritatively.
+    cat >"$z/root.zone" <<'EOF'
+$ORIGIN .
+$TTL 86400
+.                       SOA   a.root-servers.net. hostmaster.root-servers.net. 1 1800 900 604800 3600
+.                       NS    a.root-servers.net.
+a.root-servers.net.     A     127.0.0.2
+com.                    NS    ns1.tld-servers.net.
+net.                    NS    ns1.tld-servers.net.
+arpa.                   NS    ns1.tld-servers.net.
+ns1.tld-servers.net.    A     127.0.0.3
+EOF
+
+    cat >"$z/com.zone" <<'EOF'
+$ORIGIN com.
+$TTL 86400
+@                       SOA   ns1.tld-servers.net. hostmaster.tld-servers.net. 1 1800 900 604800 3600
+@                       NS    ns1.tld-servers.net.
+; Each mail domain has an in-bailiwick name server, with glue.
+yada123                 NS    ns1.yada123
+ns1.yada123             A     127.0.0.4
+signed123               NS    ns1.signed123
+ns1.signed123           A     127.0.0.4
+bogus123                NS    ns1.bogus123
+ns1.bogus123            A     127.0.0.4
+EOF
+
+    cat >"$z/net.zone" <<'EOF'
+$ORIGIN net.
+$TTL 86400
+@                       SOA   ns1.tld-servers.net. hostmaster.tld-servers.net. 1 1800 900 604800 3600
+@                       NS    ns1.tld-servers.net.
+; Server names used by the root and the TLDs; not delegated, so they are
+; ordinary (signed) data of this zone.
+ns1.tld-servers         A     127.0.0.3
+a.root-servers          A     127.0.0.2
+mailhost                NS    ns1.mailhost
+ns1.mailhost            A     127.0.0.5
+EOF
+
+    # Reverse names live directly in arpa. (nothing is delegated below it).
+    # 11.0.2.0/24 is used because libunbound has built-in local zones for the
+    # reverse trees of private and documentation ranges.
+    cat >"$z/arpa.zone" <<'EOF'
+$ORIGIN arpa.
+$TTL 3600
+@                       SOA   ns1.tld-servers.net. hostmaster.tld-servers.net. 1 1800 900 604800 3600
+@                       NS    ns1.tld-servers.net.
+1.2.0.11.in-addr        PTR   mx1.yada123.com.
+2.2.0.11.in-addr        PTR   mx2.mailhost.net.
+3.2.0.11.in-addr        PTR   mx1.signed123.com.
+EOF
+
+    write_yada_zone "$z/yada123.com.zone"
+
+    cat >"$z/mailhost.net.zone" <<'EOF'
+$ORIGIN mailhost.net.
+$TTL 3600
+@                       SOA   ns1.mailhost.net. hostmaster.mailhost.net. 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.5
+@                       MX    10 mx2
+@                       TXT   "v=spf1 mx -all"
+mx2                     A     192.0.2.20
+mx2                     AAAA  2001:db8::20
+mx3                     A     198.51.100.30
+mx3                     AAAA  2001:db8::30
+host                    A     198.51.100.10
+relay                   CNAME mx2
+EOF
+
+    # A TLSA association for DANE; the digest is arbitrary but stable.
+    local tlsa
+    tlsa=$(printf 'mx1.signed123.com' | sha256sum | cut -d' ' -f1)
+    cat >"$z/signed123.com.zone" <<EOF
+\$ORIGIN signed123.com.
+\$TTL 3600
+@                       SOA   ns1.signed123.com. hostmaster.signed123.com. 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.4
+@                       MX    10 mx1
+@                       TXT   "v=spf1 mx -all"
+mx1                     A     192.0.2.60
+mx1                     AAAA  2001:db8::60
+_25._tcp.mx1            TLSA  3 1 1 $tlsa
+EOF
+
+    cat >"$z/bogus123.com.zone" <<'EOF'
+$ORIGIN bogus123.com.
+$TTL 3600
+@                       SOA   ns1.bogus123.com. hostmaster.bogus123.com. 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.4
+@                       MX    10 mx1
+mx1                     A     192.0.2.50
+EOF
+}
+
+# yada123.com. is the main mail domain of the tests; each name exercises one
+# behaviour of a resolver (see the comments).
+write_yada_zone() {
+    local f=$1 i
+    cat >"$f" <<'EOF'
+$ORIGIN yada123.com.
+$TTL 3600
+@                       SOA   ns1.yada123.com. hostmaster.yada123.com. 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.4
+; One in-zone and one out-of-zone exchanger.
+@                       MX    10 mx1
+@                       MX    20 mx2.mailhost.net.
+mx1                     A     192.0.2.10
+mx1                     AAAA  2001:db8::10
+@                       TXT   "v=spf1 mx -all"
+_dmarc                  TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@yada123.com"
+_submission._tcp        SRV   0 1 587 mx1
+; CNAME chain that leaves the zone: www -> web -> host.mailhost.net.
+www                     CNAME web
+web                     CNAME host.mailhost.net.
+; A only: an AAAA query is NODATA.
+onlya                   A     192.0.2.21
+; Short TTL, for cache expiry and TTL ageing.
+short           2       A     192.0.2.30
+; Dedicated names for cache tests (nothing else queries them).
+cached                  A     192.0.2.31
+aged                    A     192.0.2.32
+hit                     A     192.0.2.33
+; For the MX chaser: exchangers nobody else asks for.
+chase                   MX    10 mxa.chase
+chase                   MX    20 mxb.chase
+mxa.chase               A     192.0.2.34
+mxa.chase               AAAA  2001:db8::34
+mxb.chase               A     192.0.2.35
+mxb.chase               AAAA  2001:db8::35
+; RFC 7505 null MX: this name accepts no mail.
+nomail                  MX    0 .
+; No MX: mail goes to the address records (implicit MX).
+implicit                A     192.0.2.40
+implicit                AAAA  2001:db8::40
+; An MX target that is an alias (not allowed by RFC 2181, seen in the wild).
+cnamemx                 MX    10 alias
+alias                   CNAME mx1
+EOF
+
+    # big: ten 200-byte strings, about 2.1 KB on the wire. More than an EDNS
+    # buffer of 1232 bytes, less than 4 KB.
+    local chunk
+    chunk=$(printf '%0200d' 0 | tr 0 x)
+    for i in $(seq -w 1 10); do
+        printf 'big                     TXT   "%s"\n' "$i${chunk:2}"
+    done >>"$f"
+
+    # many: 1000 exchangers, each with an address (a large TCP-only answer,
+    # and a stress case for an MX chaser).
+    for ((i = 1; i <= 1000; i++)); do
+        printf 'many                    MX    10 mx%04d.many\n' "$i"
+        printf 'mx%04d.many              A     198.51.100.%d\n' "$i" $((i % 250 + 1))
+    done >>"$f"
+}
+
+# ---------------------------------------------------------------- DNSSEC
+
+# Generate a KSK and a ZSK for zone $1 and sign its zone file into
+# <file>.signed. The KSK's DS record goes to stdout (for the parent).
+sign_zone() {
+    local zone=$1 name ksk zsk
+    name=$(zone_file_name "$zone")
+    # ldns-keygen writes its files into the current directory.
+    ksk=$(cd "$DIR/keys" && ldns-keygen -a ECDSAP256SHA256 -k "$zone")
+    zsk=$(cd "$DIR/keys" && ldns-keygen -a ECDSAP256SHA256 "$zone")
+    # Inception an hour in the past, so that clock skew between signing and
+    # validation never makes a fresh signature "not yet valid".
+    ldns-signzone -o "$zone" -i "$(date -u -d '1 hour ago' +%Y%m%d%H%M%S)" \
+        -f "$DIR/zones/$name.zone.signed" "$DIR/zones/$name.zone" \
+        "$DIR/keys/$ksk" "$DIR/keys/$zsk"
+    # The .ds file has no TTL; the parent's $TTL applies.
+    cat "$DIR/keys/$ksk.ds"
+}
+
+# Break the RRSIGs over the MX and A RRsets of the apex and mx1 of bogus123.
+# Only the signature bytes change (one base64 character in the middle of the
+# 64-byte ECDSA signature), so the zone still parses and NSD loads it, but
+# every validator must reject those RRsets. ns1 stays intact so the server's
+# address is never in doubt.
+break_bogus_signatures() {
+    local f=$DIR/zones/bogus123.com.zone.signed
+    awk -v OFS='\t' '
+        $4 == "RRSIG" && ($5 == "MX" || $5 == "A") &&
+        ($1 == "bogus123.com." || $1 == "mx1.bogus123.com.") {
+            sig = $NF
+            c = substr(sig, 20, 1)
+            $NF = substr(sig, 1, 19) (c == "A" ? "B" : "A") substr(sig, 21)
+            broken++
+        }
+        { print }
+        END { if (broken != 2) { print "broke " broken " RRSIGs, expected 2" > "/dev/stderr"; exit 1 } }
+    ' "$f" >"$f.tmp"
+    mv "$f.tmp" "$f"
+}
+
+# Sign bottom-up so that each parent gets its children's DS records before it
+# is signed itself.
+sign_all() {
+    mkdir -p "$DIR/keys"
+    local root_ksk
+    sign_zone signed123.com. >>"$DIR/zones/com.zone"
+    sign_zone bogus123.com. >>"$DIR/zones/com.zone"
+    break_bogus_signatures
+    sign_zone com. >>"$DIR/zones/root.zone"
+    sign_zone net. >>"$DIR/zones/root.zone"
+    sign_zone . >/dev/null
+
+    # The trust anchor is the root KSK's DNSKEY record (flags 257), taken from
+    # the key file and stripped of ldns's trailing comment.
+    root_ksk=$(grep -l 'DNSKEY[[:space:]]*257 ' "$DIR"/keys/K.+*.key)
+    sed 's/[[:space:]]*;.*$//' "$root_ksk" >"$DIR/root.key"
+}
+
+# Zone file an NSD instance serves: the signed copy where there is one.
+served_file() {
+    local name
+    name=$(zone_file_name "$1")
+    if [[ -f $DIR/zones/$name.zone.signed ]]; then
+        echo "zones/$name.zone.signed"
+    else
+        echo "zones/$name.zone"
+    fi
+}
+
+# ---------------------------------------------------------------- NSD
+
+# One NSD config per server. All state is kept in the server's directory so
+# that several instances (and a system nsd) never share a file, and NSD keeps
+# running as root without a chroot.
+write_nsd_conf() {
+    local server=$1 addr=$2 sdir=$DIR/nsd-$1 zone
+    mkdir -p "$sdir"
+    {
+        cat <<EOF
+# Generated by testnet.sh for the "$server" server.
+server:
+    ip-address: $addr
+    port: 53
+    do-ip4: yes
+    do-ip6: no
+    server-count: 1
+    reuseport: no
+    username: ""
+    chroot: ""
+    zonesdir: "$DIR"
+    database: ""
+    zonelistfile: "$sdir/zone.list"
+    xfrdfile: "$sdir/xfrd.state"
+    xfrdir: "$sdir"
+    pidfile: "$sdir/nsd.pid"
+    logfile: "$sdir/nsd.log"
+    cookie-secret-file: "$sdir/cookiesecrets.txt"
+    identity: "testnet-$server"
+    hide-version: yes
+    verbosity: 1
+
+# A Unix socket needs no TLS keys; nsd-control -c <this file> uses it
+# (tests read query counters with "stats_noreset").
+remote-control:
+    control-enable: yes
+    control-interface: "$sdir/control.sock"
+EOF
+        for zone in "${!ZONE_SERVER[@]}"; do
+            [[ ${ZONE_SERVER[$zone]} == "$server" ]] || continue
+            printf '\nzone:\n    name: "%s"\n    zonefile: "%s"\n' \
+                "$zone" "$(served_file "$zone")"
+        done
+    } >"$sdir/nsd.conf"
+    nsd-checkconf "$sdir/nsd.conf" || die "bad NSD config $sdir/nsd.conf"
+}
+
+# The zones of a server, one per line (for the readiness probe).
+zones_of() {
+    local zone
+    for zone in "${!ZONE_SERVER[@]}"; do
+        [[ ${ZONE_SERVER[$zone]} == "$1" ]] && echo "$zone"
+    done
+    return 0
+}
+
+# Start NSD in the foreground (-d) as a background job and record $! in
+# DIR/pids as "server pid". That process stays NSD's top process (it becomes
+# xfrd and forks the serving processes), and SIGTERM to it stops them all.
+# stdio is redirected so that a caller reading our output (pytest, a pipe) is
+# not held open by NSD.
+start_servers() {
+    local entry server
+    : >"$DIR/pids"
+    for entry in "${SERVERS[@]}"; do
+        server=${entry%%=*}
+        nsd -d -c "$DIR/nsd-$server/nsd.conf" \
+            </dev/null >>"$DIR/nsd-$server/stderr.log" 2>&1 &
+        echo "$server $!" >>"$DIR/pids"
+    done
+}
+
+show_logs() {
+    local f
+    for f in "$DIR"/nsd-*/nsd.log "$DIR"/nsd-*/stderr.log; do
+        [[ -s $f ]] || continue
+        echo "---- $f" >&2
+        tail -n 30 "$f" >&2
+    done
+}
+
+# Ask every server for the SOA of each of its zones until all answer
+# authoritatively. Fails early if an NSD process has died (e.g. port in use).
+wait_ready() {
+    local deadline=$((SECONDS + READY_TIMEOUT)) server pid addr zone out pending
+    while :; do
+        pending=()
+        while read -r server pid; do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                show_logs
+                die "NSD for $server (pid $pid) exited during startup"
+            fi
+            addr=$(server_addr "$server")
+            for zone in $(zones_of "$server"); do
+                out=$(dig +norec +time=1 +tries=1 @"$addr" "$zone" SOA 2>/dev/null || true)
+                if ! grep -q 'status: NOERROR' <<<"$out" ||
+                    ! grep -Eq 'flags:[^;]* aa' <<<"$out"; then
+                    pending+=("$zone@$addr")
+                fi
+            done
+        done <"$DIR/pids"
+        ((${#pending[@]} == 0)) && return 0
+        if ((SECONDS >= deadline)); then
+            show_logs
+            die "not answering after ${READY_TIMEOUT}s: ${pending[*]}"
+        fi
+        # Unanswered UDP to a closed port fails at once (ICMP), so pause a
+        # little rather than spin.
+        sleep 0.1
+    done
+}
+
+# ---------------------------------------------------------------- outputs
+
+write_hints_and_env() {
+    cat >"$DIR/root.hints" <<'EOF'
+; Root hints for the loopback test hierarchy (see scripts/testnet.sh).
+.                        3600000      NS    A.ROOT-SERVERS.NET.
+A.ROOT-SERVERS.NET.      3600000      A     127.0.0.2
+EOF
+
+    # A Debian-unbound config recursing through the test hierarchy; tests may
+    # include it and override "port:" afterwards.
+    cat >"$DIR/unbound.conf" <<EOF
+# Generated by testnet.sh: unbound recursing through the test hierarchy.
+server:
+    interface: 127.0.0.1
+    port: 5399
+    do-ip6: no
+    num-threads: 1
+    so-reuseport: no
+    chroot: ""
+    username: ""
+    directory: "$DIR"
+    pidfile: "$DIR/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    val-log-level: 2
+    # The test servers live on 127.0.0.x.
+    do-not-query-localhost: no
+    root-hints: "$DIR/root.hints"
+    trust-anchor-file: "$DIR/root.key"
+    # No root trust-anchor signalling/sentinel queries: less noise upstream.
+    trust-anchor-signaling: no
+    root-key-sentinel: no
+remote-control:
+    control-enable: no
+EOF
+
+    # %q quoting keeps the file safe to source whatever DIR looks like.
+    {
+        printf 'TESTNET_DIR=%q\n' "$DIR"
+        printf 'ROOT_HINTS=%q\n' "$DIR/root.hints"
+        printf 'TRUST_ANCHOR=%q\n' "$DIR/root.key"
+        printf 'UNBOUND_CONF=%q\n' "$DIR/unbound.conf"
+        printf 'ROOT_SERVER=%s\n' "$(server_addr root)"
+        printf 'TLD_SERVER=%s\n' "$(server_addr tld)"
+        printf 'MAIL_SERVER=%s\n' "$(server_addr mail)"
+        printf 'MAILHOST_SERVER=%s\n' "$(server_addr mailhost)"
+        printf 'NSD_CONF_ROOT=%q\n' "$DIR/nsd-root/nsd.conf"
+        printf 'NSD_CONF_TLD=%q\n' "$DIR/nsd-tld/nsd.conf"
+        printf 'NSD_CONF_MAIL=%q\n' "$DIR/nsd-mail/nsd.conf"
+        printf 'NSD_CONF_MAILHOST=%q\n' "$DIR/nsd-mailhost/nsd.conf"
+    } >"$DIR/env"
+}
+
+# ---------------------------------------------------------------- commands
+
+# True if $1 is still a live NSD process started with our config $2 (the
+# check guards against a recycled pid).
+is_our_nsd() {
+    alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
+
+# A process and all its descendants (NSD forks xfrd, which forks the server).
+process_tree() {
+    local child
+    echo "$1"
+    for child in $(ps -o pid= --ppid "$1" || true); do
+        process_tree "$child"
+    done
+}
+
+# True while $1 exists and is not a zombie.
+alive() {
+    [[ -r /proc/$1/stat ]] &&
+        [[ $(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) != Z ]]
+}
+
+cmd_stop() {
+    [[ -f $DIR/pids ]] || return 0
+    local server pid watch=() deadline
+    while read -r server pid; do
+        is_our_nsd "$pid" "$DIR/nsd-$server/nsd.conf" || continue
+        # NSD's main process tells its children to quit; keep their pids
+        # too, so that we return only once the sockets are released.
+        mapfile -t -O "${#watch[@]}" watch < <(process_tree "$pid")
+        kill -TERM "$pid"
+    done <"$DIR/pids"
+
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    for pid in "${watch[@]}"; do
+        while alive "$pid"; do
+            if ((SECONDS >= deadline)); then
+                echo "testnet: pid $pid still running, sending SIGKILL" >&2
+                kill -KILL "$pid" 2>/dev/null || true
+                deadline=$((SECONDS + STOP_TIMEOUT))
+            fi
+            sleep 0.05
+        done
+    done
+    rm -f "$DIR/pids"
+}
+
+cmd_start() {
+    local entry
+    # A previous testnet in the same DIR is stopped, its files replaced.
+    cmd_stop
+    rm -rf "$DIR/zones" "$DIR/keys" "$DIR"/nsd-* "$DIR/root.hints" \
+        "$DIR/root.key" "$DIR/env" "$DIR/unbound.conf"
+
+    write_zones
+    sign_all
+    for entry in "${SERVERS[@]}"; do
+        write_nsd_conf "${entry%%=*}" "${entry#*=}"
+    done
+    write_hints_and_env
+
+    start_servers
+    if ! (wait_ready); then
+        cmd_stop
+        exit 1
+    fi
+    echo "testnet: ready in $DIR (source $DIR/env)"
+}
+
+[[ $# -eq 2 ]] || usage
+DIR=$2
+if [[ $1 == start ]]; then mkdir -p "$DIR"; fi
+if [[ -d $DIR ]]; then
+    DIR=$(cd "$DIR" && pwd) # NSD and unbound want absolute paths
+fi
+case $1 in
+start) cmd_start ;;
+stop) cmd_stop ;;
+*) usage ;;
+esac

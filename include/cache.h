@@ -75,7 +75,33 @@ size_t cache_expire(struct cache *c, uint64_t now_ms);
 int64_t cache_next_expiry(const struct cache *c, uint64_t now_ms);
 
 void cache_flush(struct cache *c);
+
+/* Removes the entries of one name: every type when qtype < 0, with or
+ * without DO/CD. Scans the whole cache (an operator's command, not a
+ * query path). Returns how many were removed. */
+size_t cache_flush_name(struct cache *c, const uint8_t *name, size_t name_len, int qtype);
+
+/* One entry as cache_walk shows it. */
+struct cache_entry_info {
+	const uint8_t *name; /* lowercased wire form */
+	size_t name_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t flags;
+	uint32_t ttl_left; /* seconds, rounded down */
+	size_t bytes;      /* cost against the bound */
+	const struct cache_answer *ans;
+};
+
+/* Calls fn for fresh entries, most recently used first, until fn returns
+ * false. fn must not change the cache. */
+void cache_walk(const struct cache *c, uint64_t now_ms,
+		bool (*fn)(const struct cache_entry_info *info, void *arg), void *arg);
+
 void cache_get_stats(const struct cache *c, struct cache_stats *st);
+
+/* Zeroes the event counters (hits, misses, inserts, evictions, expired). */
+void cache_reset_stats(struct cache *c);
 
 /* Memory one entry costs against the bound, for sizing and tests. */
 size_t cache_entry_cost(size_t name_len, size_t wire_len);

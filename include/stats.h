@@ -1,14 +1,31 @@
 /*
- * stats: the daemon's counters. Plain integers bumped on the loop thread:
- * no locks, no allocation on the query path.
+ * stats: the daemon's counters and latency histograms. Plain integers
+ * bumped on the loop thread: no locks, no allocation on the query path.
  */
 #ifndef MXCACHE_STATS_H
 #define MXCACHE_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define STATS_RCODES 24 /* up to BADVERS (16) and a little beyond */
+
+/*
+ * Log-scale buckets, four per power of two (Unbound uses one): values
+ * 0..3 get their own bucket, then each octave [2^e, 2^(e+1)) is split in
+ * four equal parts. Relative error under 25%, 112 buckets up to ~2 minutes.
+ */
+#define STATS_HIST_SUB 4
+#define STATS_HIST_OCTAVES 27
+#define STATS_HIST_BUCKETS (STATS_HIST_SUB * (STATS_HIST_OCTAVES + 1))
+
+struct stats_hist {
+	uint64_t count;
+	uint64_t sum;
+	uint64_t max;
+	uint64_t buckets[STATS_HIST_BUCKETS];
+};
 
 struct stats {
 	uint64_t queries_total;
@@ -17,8 +34,8 @@ struct stats {
 	uint64_t by_type[256]; /* qtypes above 255 are counted in type_other */
 	uint64_t type_other;
 	uint64_t by_rcode[STATS_RCODES];
-	uint64_t dropped;   /* no answer sent: unparseable, or a response */
-	uint64_t refused;   /* outside the allow list */
+	uint64_t dropped; /* no answer sent: unparseable, or a response */
+	uint64_t refused; /* outside the allow list */
 	uint64_t upstream_queries;
 	uint64_t upstream_failures;
 	uint64_t upstream_timeouts;
@@ -29,7 +46,25 @@ struct stats {
 	uint64_t tcp_rejected;
 	uint64_t tcp_timeouts;
 	uint64_t udp_send_errors;
+	struct stats_hist latency;          /* every answered query, microseconds */
+	struct stats_hist latency_hit;      /* answered from the cache */
+	struct stats_hist latency_miss;     /* answered after an upstream lookup */
+	struct stats_hist latency_upstream; /* one libunbound lookup */
 };
+
+size_t stats_hist_index(uint64_t v);
+/* Smallest value of bucket i; bucket i holds [lower(i), lower(i + 1)). */
+uint64_t stats_hist_lower(size_t i);
+void stats_hist_add(struct stats_hist *h, uint64_t v);
+/* The upper edge of the bucket holding the q-quantile (0 < q <= 1),
+ * capped at the largest value seen; 0 when empty. */
+uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
+
+/* Adds the counters and percentiles as flat keys ("queries.total",
+ * "latency_us.p99"); with histograms, also a "histograms" object of
+ * bucket upper bounds and counts. */
+struct json_t;
+void stats_to_json(const struct stats *st, struct json_t *obj, bool histograms);
 
 static inline void
 stats_count_query(struct stats *st, uint16_t qtype, bool tcp)

@@ -121,6 +121,12 @@ bool wire_name_to_text(const uint8_t *name, size_t len, char *out, size_t cap);
 /* Parses presentation form into wire form; returns the length or 0. */
 size_t wire_name_from_text(const char *text, uint8_t *out);
 
+/* Mnemonic of a type ("MX"), or NULL for types without a common name. */
+const char *wire_type_name(uint16_t type);
+
+/* "MX", "mx", "TYPE15" or "15"; -1 if unknown. */
+int wire_type_from_name(const char *name);
+
 /* One resource record found by the iterator; offsets index the packet. */
 struct wire_rr {
 	enum wire_section section;

@@ -248,6 +248,53 @@ cache_flush(struct cache *c)
 		cache_remove(c, c->lru_head);
 }
 
+size_t
+cache_flush_name(struct cache *c, const uint8_t *name, size_t name_len, int qtype)
+{
+	struct cache_entry *e = c->lru_head, *next;
+	size_t n = 0;
+
+	for (; e; e = next) {
+		next = e->lru_next;
+		if (e->key_len != name_len + 5 ||
+		    !wire_name_equal(e->data, name_len, name, name_len) ||
+		    (qtype >= 0 && wire_get16(e->data + name_len) != qtype))
+			continue;
+		cache_remove(c, e);
+		n++;
+	}
+	return n;
+}
+
+void
+cache_walk(const struct cache *c, uint64_t now_ms,
+	   bool (*fn)(const struct cache_entry_info *info, void *arg), void *arg)
+{
+	for (const struct cache_entry *e = c->lru_head; e; e = e->lru_next) {
+		if (e->ans.expires_ms <= now_ms)
+			continue;
+		size_t nl = (size_t)e->key_len - 5;
+		struct cache_entry_info info = {
+			.name = e->data,
+			.name_len = nl,
+			.qtype = wire_get16(e->data + nl),
+			.qclass = wire_get16(e->data + nl + 2),
+			.flags = e->data[nl + 4],
+			.ttl_left = (uint32_t)((e->ans.expires_ms - now_ms) / 1000u),
+			.bytes = e->cost,
+			.ans = &e->ans,
+		};
+		if (!fn(&info, arg))
+			return;
+	}
+}
+
+void
+cache_reset_stats(struct cache *c)
+{
+	c->st.hits = c->st.misses = c->st.inserts = c->st.evictions = c->st.expired = 0;
+}
+
 void
 cache_get_stats(const struct cache *c, struct cache_stats *st)
 {

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "query.h"
 #include "sock.h"
 #include "stats.h"
@@ -40,9 +41,7 @@ struct tcp_conn {
 	struct sock_addr peer;
 	size_t rlen;
 	uint8_t rbuf[2 + TCP_MAX_QUERY];
-	uint8_t *wbuf;
-	size_t wlen;
-	size_t wcap;
+	struct buf out;
 };
 
 struct listen_tcp {
@@ -63,7 +62,6 @@ static void tcp_idle(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_close(struct tcp_conn *tc);
 static void tcp_unref(struct tcp_conn *tc);
 static void tcp_update_reading(struct tcp_conn *tc);
-static bool tcp_queue(struct tcp_conn *tc, const uint8_t *p, size_t n);
 static void tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len);
 static struct query_client *tcp_hold(struct query_client *c);
 static void tcp_release(struct query_client *c);
@@ -130,6 +128,7 @@ listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
 		tc->open = true;
 		tc->refs = 1;
 		tc->peer = peer;
+		tc->out.max = TCP_MAX_OUTPUT;
 		tc->next = lt->conns;
 		if (lt->conns)
 			lt->conns->prev = tc;
@@ -198,26 +197,6 @@ tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 	tcp_unref(tc);
 }
 
-static bool
-tcp_queue(struct tcp_conn *tc, const uint8_t *p, size_t n)
-{
-	if (tc->wlen + n > tc->wcap) {
-		size_t cap = tc->wcap ? tc->wcap : 4096;
-		while (cap < tc->wlen + n)
-			cap *= 2;
-		if (cap > TCP_MAX_OUTPUT)
-			return false;
-		uint8_t *b = realloc(tc->wbuf, cap);
-		if (!b)
-			return false;
-		tc->wbuf = b;
-		tc->wcap = cap;
-	}
-	memcpy(tc->wbuf + tc->wlen, p, n);
-	tc->wlen += n;
-	return true;
-}
-
 static void
 tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 {
@@ -228,7 +207,7 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 	if (!tc->open)
 		return;
 	wire_put16(prefix, (uint16_t)len);
-	if (tc->wlen == 0) {
+	if (tc->out.len == 0) {
 		/* Usually the socket takes it all at once: no copy. */
 		struct iovec iov[2] = {{prefix, 2}, {(void *)(uintptr_t)pkt, len}};
 		ssize_t n = writev(tc->fd, iov, 2);
@@ -240,8 +219,9 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 		if (sent == len + 2)
 			return;
 	}
-	bool ok = sent >= 2 ? tcp_queue(tc, pkt + (sent - 2), len - (sent - 2))
-			    : tcp_queue(tc, prefix + sent, 2 - sent) && tcp_queue(tc, pkt, len);
+	bool ok = sent >= 2 ? buf_append(&tc->out, pkt + (sent - 2), len - (sent - 2))
+			    : buf_append(&tc->out, prefix + sent, 2 - sent) &&
+				      buf_append(&tc->out, pkt, len);
 	if (!ok) {
 		tcp_close(tc);
 		return;
@@ -253,17 +233,13 @@ static void
 tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tcp_conn *tc = w->data;
-	ssize_t n = write(tc->fd, tc->wbuf, tc->wlen);
 
 	(void)revents;
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			tcp_close(tc);
+	if (buf_flush(&tc->out, tc->fd) != 0) {
+		tcp_close(tc);
 		return;
 	}
-	memmove(tc->wbuf, tc->wbuf + n, tc->wlen - (size_t)n);
-	tc->wlen -= (size_t)n;
-	if (tc->wlen == 0)
+	if (tc->out.len == 0)
 		ev_io_stop(loop, &tc->wio);
 	ev_timer_again(loop, &tc->idle);
 }
@@ -275,7 +251,7 @@ tcp_idle(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	/* Quiet, but still waiting for answers: not idle. */
-	if (tc->refs > 1 || tc->wlen > 0) {
+	if (tc->refs > 1 || tc->out.len > 0) {
 		ev_timer_again(loop, &tc->idle);
 		return;
 	}
@@ -311,7 +287,7 @@ tcp_unref(struct tcp_conn *tc)
 {
 	if (--tc->refs > 0)
 		return;
-	free(tc->wbuf);
+	buf_free(&tc->out);
 	free(tc);
 }
 

@@ -2,6 +2,7 @@
  * mxcached: wires the modules together and runs the loop.
  *
  *   listen_udp/listen_tcp -> query (acl, cache, upstream) -> client
+ *   control (JSON socket) -> stats, cache
  */
 #include <errno.h>
 #include <ev.h>
@@ -16,6 +17,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "config.h"
+#include "control.h"
 #include "listen_tcp.h"
 #include "listen_udp.h"
 #include "log.h"
@@ -33,6 +35,7 @@ struct mxcached {
 	struct cache *cache;
 	struct upstream *up;
 	struct query_engine *qe;
+	struct control *ctl;
 	struct listen_udp **udp;
 	struct listen_tcp **tcp;
 	ev_timer sweep;
@@ -85,6 +88,13 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("%s", err);
 	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, d->up, d->acl, &d->stats)))
 		log_fatal("out of memory");
+	struct control_ctx cctx = {.stats = &d->stats,
+				   .cache = d->cache,
+				   .up = d->up,
+				   .qe = d->qe,
+				   .started_us = clock_us()};
+	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &cctx, err, sizeof(err))))
+		log_fatal("%s", err);
 	mxcached_listen(d);
 
 	ev_timer_init(&d->sweep, mxcached_sweep, MAIN_SWEEP_SECONDS, MAIN_SWEEP_SECONDS);
@@ -119,6 +129,7 @@ mxcached_listen(struct mxcached *d)
 static void
 mxcached_teardown(struct mxcached *d)
 {
+	control_free(d->ctl);
 	query_free(d->qe);
 	for (size_t i = 0; i < d->cfg.nlisten; i++) {
 		listen_udp_free(d->udp[i]);

@@ -24,6 +24,7 @@
 struct query_waiter {
 	struct query_waiter *next;
 	struct query_client *client;
+	uint64_t start_us;
 	uint64_t deadline_ms;
 	struct wire_query q;
 };
@@ -32,7 +33,7 @@ struct query_inflight {
 	struct query_inflight *hnext;
 	struct query_engine *qe;
 	uint64_t hash;
-	uint64_t started_ms;
+	uint64_t started_us;
 	struct cache_key key; /* key.name points at name */
 	uint8_t name[WIRE_MAX_NAME];
 	uint8_t kbytes[CACHE_KEY_MAX];
@@ -60,12 +61,13 @@ struct query_engine {
 
 static uint64_t query_now_ms(void);
 static void query_reply_error(struct query_engine *qe, struct query_client *c,
-			      const struct wire_query *q, unsigned rcode);
+			      const struct wire_query *q, unsigned rcode, uint64_t start_us);
 static void query_reply_answer(struct query_engine *qe, struct query_client *c,
 			       const struct wire_query *q, const uint8_t *wire, size_t len,
 			       uint32_t age, bool secure);
+static void query_account(struct query_engine *qe, uint64_t start_us, struct stats_hist *path);
 static void query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-		       const struct cache_key *key);
+		       const struct cache_key *key, uint64_t start_us);
 static struct query_inflight *query_start(struct query_engine *qe, const struct cache_key *key,
 					  const uint8_t *kbytes, size_t klen, uint64_t hash);
 static void query_unlink(struct query_engine *qe, struct query_inflight *f);
@@ -127,13 +129,25 @@ query_inflight(const struct query_engine *qe)
 
 static void
 query_reply_error(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-		  unsigned rcode)
+		  unsigned rcode, uint64_t start_us)
 {
 	size_t len = wire_error_reply(q, rcode, qe->out, sizeof(qe->out));
 
 	stats_count_rcode(qe->stats, rcode);
 	if (len)
 		c->ops->deliver(c, qe->out, len);
+	query_account(qe, start_us, NULL);
+}
+
+/* Client-facing latency, overall and for the path taken (hit or miss). */
+static void
+query_account(struct query_engine *qe, uint64_t start_us, struct stats_hist *path)
+{
+	uint64_t us = clock_us() - start_us;
+
+	stats_hist_add(&qe->stats->latency, us);
+	if (path)
+		stats_hist_add(path, us);
 }
 
 /*
@@ -175,6 +189,7 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 		[WIRE_BAD_VERSION] = WIRE_BADVERS,
 	};
 	struct wire_query q;
+	uint64_t start_us = clock_us();
 	enum wire_verdict v = wire_parse_query(pkt, len, &q);
 
 	if (v == WIRE_DROP) {
@@ -184,11 +199,11 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 	stats_count_query(qe->stats, q.qtype, c->tcp);
 	if (!acl_allows(qe->acl, peer)) {
 		qe->stats->refused++;
-		query_reply_error(qe, c, &q, WIRE_REFUSED);
+		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
 		return;
 	}
 	if (v != WIRE_OK) {
-		query_reply_error(qe, c, &q, verdict_rcode[v]);
+		query_reply_error(qe, c, &q, verdict_rcode[v], start_us);
 		return;
 	}
 	switch (q.qtype) {
@@ -196,13 +211,13 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 	case WIRE_T_IXFR:
 	case WIRE_T_MAILA:
 	case WIRE_T_MAILB:
-		query_reply_error(qe, c, &q, WIRE_NOTIMP);
+		query_reply_error(qe, c, &q, WIRE_NOTIMP, start_us);
 		return;
 	default:
 		break;
 	}
 	if (q.qclass != WIRE_CLASS_IN) {
-		query_reply_error(qe, c, &q, WIRE_REFUSED);
+		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
 		return;
 	}
 
@@ -212,21 +227,22 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 				.qclass = q.qclass,
 				.flags = (uint8_t)((q.dnssec_ok ? CACHE_KEY_DO : 0) |
 						   ((q.flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
-	uint64_t now = query_now_ms();
+	uint64_t now = start_us / 1000u;
 	const struct cache_answer *a = cache_lookup(qe->cache, &key, now);
 	if (a) {
 		query_reply_answer(qe, c, &q, a->wire, a->len,
 				   (uint32_t)((now - a->stored_ms) / 1000u), a->secure);
+		query_account(qe, start_us, &qe->stats->latency_hit);
 		return;
 	}
-	query_join(qe, c, &q, &key);
+	query_join(qe, c, &q, &key, start_us);
 }
 
 /* Adds the client to the lookup already running for this question, or
  * starts one. */
 static void
 query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-	   const struct cache_key *key)
+	   const struct cache_key *key, uint64_t start_us)
 {
 	uint8_t kbytes[CACHE_KEY_MAX];
 	size_t klen = cache_key_encode(key, kbytes);
@@ -238,7 +254,7 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 		f = f->hnext;
 	if (f && f->nwaiters >= qe->opts.max_waiters) {
 		qe->stats->inflight_overflow++;
-		query_reply_error(qe, c, q, WIRE_SERVFAIL);
+		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
 	}
 	if (f) {
@@ -246,21 +262,22 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	} else if (qe->ninflight >= qe->opts.max_inflight ||
 		   !(f = query_start(qe, key, kbytes, klen, hash))) {
 		qe->stats->inflight_overflow++;
-		query_reply_error(qe, c, q, WIRE_SERVFAIL);
+		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
 	}
 	if (!(w = malloc(sizeof(*w))) || !(w->client = c->ops->hold(c))) {
 		free(w);
-		query_reply_error(qe, c, q, WIRE_SERVFAIL);
+		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
 	}
 	w->q = *q;
 	w->next = NULL;
-	w->deadline_ms = query_now_ms() + qe->opts.timeout_ms;
+	w->start_us = start_us;
+	w->deadline_ms = start_us / 1000u + qe->opts.timeout_ms;
 	*f->tail = w;
 	f->tail = &w->next;
 	if (f->nwaiters++ == 0)
-		query_arm(f, query_now_ms());
+		query_arm(f, start_us / 1000u);
 }
 
 static struct query_inflight *
@@ -281,7 +298,7 @@ query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t 
 	f->hash = hash;
 	f->qe = qe;
 	f->tail = &f->waiters;
-	f->started_ms = query_now_ms();
+	f->started_us = clock_us();
 	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
 	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass,
 					query_upstream_done, f))) {
@@ -319,10 +336,12 @@ query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool sec
 	ev_timer_stop(qe->loop, &f->deadline);
 	for (w = f->waiters; w; w = next) {
 		next = w->next;
-		if (wire)
+		if (wire) {
 			query_reply_answer(qe, w->client, &w->q, wire, len, 0, secure);
-		else
-			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL);
+			query_account(qe, w->start_us, &qe->stats->latency_miss);
+		} else {
+			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
+		}
 		w->client->ops->release(w->client);
 		free(w);
 	}
@@ -337,6 +356,7 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 	size_t len = 0;
 
 	f->req = NULL;
+	stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
 	if (!res->ok)
 		qe->stats->upstream_failures++;
 	else if (res->bogus && !(f->key.flags & CACHE_KEY_CD))
@@ -397,8 +417,8 @@ static void
 query_arm(struct query_inflight *f, uint64_t now_ms)
 {
 	uint64_t when = f->waiters ? f->waiters->deadline_ms
-				   : f->started_ms + (uint64_t)QUERY_ORPHAN_TIMEOUTS *
-							     f->qe->opts.timeout_ms;
+				   : f->started_us / 1000u + (uint64_t)QUERY_ORPHAN_TIMEOUTS *
+								     f->qe->opts.timeout_ms;
 	double delay = when > now_ms ? (double)(when - now_ms) / 1000.0 : 0.0;
 
 	ev_timer_stop(f->qe->loop, &f->deadline);
@@ -426,7 +446,7 @@ query_deadline(struct ev_loop *loop, ev_timer *t, int revents)
 		f->waiters = w->next;
 		f->nwaiters--;
 		qe->stats->upstream_timeouts++;
-		query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL);
+		query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
 		w->client->ops->release(w->client);
 		free(w);
 	}

@@ -4,7 +4,9 @@
 #include "wire.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WIRE_PTR_MASK 0xc0u
 #define WIRE_MAX_PTR_TARGET 0x3fffu
@@ -176,6 +178,49 @@ wire_name_from_text(const char *text, uint8_t *out)
 	out[lab_start] = (uint8_t)lab;
 	out[o++] = 0;
 	return o;
+}
+
+static const struct {
+	uint16_t type;
+	const char *name;
+} wire_types[] = {
+	{WIRE_T_A, "A"},         {WIRE_T_NS, "NS"},         {WIRE_T_CNAME, "CNAME"},
+	{WIRE_T_SOA, "SOA"},     {WIRE_T_PTR, "PTR"},       {WIRE_T_MX, "MX"},
+	{WIRE_T_TXT, "TXT"},     {WIRE_T_AAAA, "AAAA"},     {WIRE_T_SRV, "SRV"},
+	{35, "NAPTR"},           {39, "DNAME"},             {WIRE_T_OPT, "OPT"},
+	{WIRE_T_DS, "DS"},       {44, "SSHFP"},             {WIRE_T_RRSIG, "RRSIG"},
+	{WIRE_T_NSEC, "NSEC"},   {WIRE_T_DNSKEY, "DNSKEY"}, {WIRE_T_NSEC3, "NSEC3"},
+	{51, "NSEC3PARAM"},      {WIRE_T_TLSA, "TLSA"},     {59, "CDS"},
+	{60, "CDNSKEY"},         {61, "OPENPGPKEY"},        {64, "SVCB"},
+	{65, "HTTPS"},           {99, "SPF"},               {WIRE_T_IXFR, "IXFR"},
+	{WIRE_T_AXFR, "AXFR"},   {WIRE_T_ANY, "ANY"},       {256, "URI"},
+	{257, "CAA"},
+};
+
+const char *
+wire_type_name(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(wire_types) / sizeof(wire_types[0]); i++)
+		if (wire_types[i].type == type)
+			return wire_types[i].name;
+	return NULL;
+}
+
+int
+wire_type_from_name(const char *name)
+{
+	const char *digits = name;
+	char *end;
+
+	for (size_t i = 0; i < sizeof(wire_types) / sizeof(wire_types[0]); i++)
+		if (strcasecmp(wire_types[i].name, name) == 0)
+			return wire_types[i].type;
+	if (strncasecmp(name, "TYPE", 4) == 0)
+		digits = name + 4;
+	if (*digits < '0' || *digits > '9')
+		return -1;
+	unsigned long v = strtoul(digits, &end, 10);
+	return (*end == '\0' && v <= 0xffff) ? (int)v : -1;
 }
 
 static bool

@@ -111,38 +111,3 @@ def test_repeat_query_is_a_cache_hit(client, resolver):
     assert s2["queries.total"] == s1["queries.total"] + 1
     assert s2["cache.hits"] == s1["cache.hits"] + 1
     assert s2["upstream.queries"] == s1["upstream.queries"]
-
-
-def _wait_chaser_idle(resolver, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while resolver.stats()["upstream.in_flight"] != 0:
-        if time.monotonic() > deadline:
-            pytest.fail("upstream queries still in flight after the MX answer")
-        time.sleep(0.05)
-
-
-@pytest.mark.mxcache_only
-def test_mx_answer_prefetches_exchanger_addresses(client, resolver, testnet):
-    """The point of mxcache: after an MX answer, the A/AAAA look-ups of the
-    exchangers are cache hits that never reach the authoritative server."""
-    s0 = resolver.stats()
-    r = client.query("chase.yada123.com", "MX")
-    hosts = sorted(rd.exchange.to_text() for rd in rrset_of(r, "chase.yada123.com.", "MX"))
-    assert hosts == ["mxa.chase.yada123.com.", "mxb.chase.yada123.com."]
-    _wait_chaser_idle(resolver)
-    s1 = resolver.stats()
-    assert s1["mx_chaser.mx_answers"] > s0["mx_chaser.mx_answers"]
-    assert s1["mx_chaser.prefetches"] >= s0["mx_chaser.prefetches"] + 4
-    settled = _settled_count(testnet)
-
-    for host in hosts:
-        for rdtype in ("A", "AAAA"):
-            got = rrset_of(client.query(host, rdtype), host, rdtype)
-            auth = rrset_of(client.auth(host, rdtype), host, rdtype)
-            assert got is not None and rdata_set(got) == rdata_set(auth), (host, rdtype)
-    s2 = resolver.stats()
-    assert s2["cache.hits"] >= s1["cache.hits"] + 4
-    assert s2["upstream.queries"] == s1["upstream.queries"]
-    assert s2["mx_chaser.prefetch_hits"] >= s1["mx_chaser.prefetch_hits"] + 4
-    # client.auth() asked NSD 4 times itself.
-    assert testnet.nsd_query_count() == settled + 4

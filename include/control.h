@@ -1,0 +1,40 @@
+/*
+ * control: the operator's JSON socket. A Unix stream socket on the loop,
+ * newline-delimited JSON: one request object per line, one answer object
+ * per line, errors as {"error": "..."} with the connection kept open.
+ */
+#ifndef MXCACHE_CONTROL_H
+#define MXCACHE_CONTROL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONTROL_MAX_LINE (64 * 1024)
+
+struct ev_loop;
+struct cache;
+struct stats;
+struct upstream;
+struct query_engine;
+struct control;
+
+/* What the commands read and act on. */
+struct control_ctx {
+	struct stats *stats;
+	struct cache *cache;
+	const struct upstream *up;
+	const struct query_engine *qe;
+	uint64_t started_us;
+};
+
+/* Listens on path (mode 0660), replacing a stale socket left by a crash
+ * but refusing to take over one a live daemon still answers on. */
+struct control *control_new(struct ev_loop *loop, const char *path,
+			    const struct control_ctx *ctx, char *err, size_t errlen);
+void control_free(struct control *ctl);
+
+/* Answers one request line; never NULL. */
+json_t *control_dispatch(const struct control_ctx *ctx, const char *line, size_t len);
+
+#endif

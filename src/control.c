@@ -1,0 +1,533 @@
+/*
+ * control: see include/control.h.
+ *
+ * Every command is one function and one line in control_cmds[]. A client
+ * that stops reading is not read from either (its answers queue up to a
+ * bound, then it is cut off), so it cannot stall the loop or anyone else.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <ev.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cache.h"
+#include "clock.h"
+#include "query.h"
+#include "stats.h"
+#include "upstream.h"
+#include "wire.h"
+
+#define CONTROL_MAX_CONNS 64
+#define CONTROL_PAUSE_OUTPUT (256 * 1024)  /* stop reading a client this far behind */
+#define CONTROL_MAX_OUTPUT (16 * 1024 * 1024) /* cut it off past this */
+#define CONTROL_DUMP_DEFAULT 100
+#define CONTROL_DUMP_MAX 100000
+
+struct control_conn {
+	struct control *ctl;
+	struct control_conn *prev;
+	struct control_conn *next;
+	int fd;
+	bool eof;
+	bool discarding; /* skipping the rest of an over-long line */
+	ev_io rio;
+	ev_io wio;
+	size_t inlen;
+	char in[CONTROL_MAX_LINE];
+	struct buf out;
+};
+
+struct control {
+	struct ev_loop *loop;
+	ev_io io;
+	int fd;
+	char *path;
+	struct control_ctx ctx;
+	struct control_conn *conns;
+	unsigned nconns;
+};
+
+struct control_cmd {
+	const char *name;
+	const char *args; /* accepted argument names, comma-separated */
+	json_t *(*run)(const struct control_ctx *ctx, const json_t *req);
+	const char *help;
+};
+
+static json_t *cmd_ping(const struct control_ctx *ctx, const json_t *req);
+static json_t *cmd_stats(const struct control_ctx *ctx, const json_t *req);
+static json_t *cmd_stats_reset(const struct control_ctx *ctx, const json_t *req);
+static json_t *cmd_flush(const struct control_ctx *ctx, const json_t *req);
+static json_t *cmd_dump(const struct control_ctx *ctx, const json_t *req);
+static json_t *cmd_help(const struct control_ctx *ctx, const json_t *req);
+static json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *control_bad_arg(const struct control_cmd *cmd, const json_t *req);
+static bool control_dump_entry(const struct cache_entry_info *info, void *arg);
+static int control_listen(const char *path, char *err, size_t errlen);
+static void control_accept(struct ev_loop *loop, ev_io *w, int revents);
+static void control_readable(struct ev_loop *loop, ev_io *w, int revents);
+static void control_writable(struct ev_loop *loop, ev_io *w, int revents);
+static void control_lines(struct control_conn *cc);
+static void control_send(struct control_conn *cc, json_t *ans);
+static void control_update(struct control_conn *cc);
+static void control_close(struct control_conn *cc);
+
+static const struct control_cmd control_cmds[] = {
+	{"ping", "", cmd_ping, "liveness check"},
+	{"stats", "histograms", cmd_stats, "counters, cache, upstream, latency percentiles"},
+	{"stats_reset", "", cmd_stats_reset, "zero the counters and histograms"},
+	{"flush", "name,type", cmd_flush, "drop the whole cache, or one name (and type)"},
+	{"dump", "limit", cmd_dump, "list cache entries, most recently used first"},
+	{"cache_list", "limit", cmd_dump, "same as dump"},
+	{"help", "", cmd_help, "list the commands"},
+};
+
+#define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
+
+static json_t *
+control_error(const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:s}", "error", text);
+}
+
+static json_t *
+cmd_ping(const struct control_ctx *ctx, const json_t *req)
+{
+	(void)ctx;
+	(void)req;
+	return json_pack("{s:b}", "pong", 1);
+}
+
+static json_t *
+cmd_stats(const struct control_ctx *ctx, const json_t *req)
+{
+	const json_t *h = json_object_get(req, "histograms");
+	json_t *obj = json_object();
+	struct cache_stats cs;
+
+	if (h && !json_is_boolean(h)) {
+		json_decref(obj);
+		return control_error("stats: 'histograms' must be true or false");
+	}
+	stats_to_json(ctx->stats, obj, json_is_true(h));
+	cache_get_stats(ctx->cache, &cs);
+	json_object_set_new(obj, "cache.hits", json_integer((json_int_t)cs.hits));
+	json_object_set_new(obj, "cache.misses", json_integer((json_int_t)cs.misses));
+	json_object_set_new(obj, "cache.entries", json_integer((json_int_t)cs.entries));
+	json_object_set_new(obj, "cache.bytes", json_integer((json_int_t)cs.bytes));
+	json_object_set_new(obj, "cache.max_bytes", json_integer((json_int_t)cs.max_bytes));
+	json_object_set_new(obj, "cache.inserts", json_integer((json_int_t)cs.inserts));
+	json_object_set_new(obj, "cache.evictions", json_integer((json_int_t)cs.evictions));
+	json_object_set_new(obj, "cache.expired", json_integer((json_int_t)cs.expired));
+	json_object_set_new(obj, "upstream.in_flight",
+			    json_integer((json_int_t)upstream_in_flight(ctx->up)));
+	json_object_set_new(obj, "upstream.distinct_in_flight",
+			    json_integer((json_int_t)query_inflight(ctx->qe)));
+	json_object_set_new(obj, "uptime_s",
+			    json_integer((json_int_t)((clock_us() - ctx->started_us) / 1000000u)));
+	return obj;
+}
+
+static json_t *
+cmd_stats_reset(const struct control_ctx *ctx, const json_t *req)
+{
+	(void)req;
+	memset(ctx->stats, 0, sizeof(*ctx->stats));
+	cache_reset_stats(ctx->cache);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+cmd_flush(const struct control_ctx *ctx, const json_t *req)
+{
+	const json_t *name = json_object_get(req, "name"), *type = json_object_get(req, "type");
+	uint8_t wname[WIRE_MAX_NAME];
+	size_t wlen, removed;
+	int qtype = -1;
+
+	if (!name) {
+		if (type)
+			return control_error("flush: 'type' needs a 'name'");
+		struct cache_stats cs;
+		cache_get_stats(ctx->cache, &cs);
+		cache_flush(ctx->cache);
+		return json_pack("{s:b, s:I}", "ok", 1, "removed", (json_int_t)cs.entries);
+	}
+	if (!json_is_string(name) || !(wlen = wire_name_from_text(json_string_value(name), wname)))
+		return control_error("flush: 'name' must be a domain name");
+	if (json_is_string(type))
+		qtype = wire_type_from_name(json_string_value(type));
+	else if (json_is_integer(type) && json_integer_value(type) >= 0 &&
+		 json_integer_value(type) <= 0xffff)
+		qtype = (int)json_integer_value(type);
+	else if (type)
+		qtype = -2;
+	if (type && qtype < 0)
+		return control_error("flush: 'type' must be a record type like \"MX\" or 15");
+	removed = cache_flush_name(ctx->cache, wname, wlen, qtype);
+	return json_pack("{s:b, s:I}", "ok", 1, "removed", (json_int_t)removed);
+}
+
+struct control_dump {
+	json_t *entries;
+	size_t limit;
+	size_t total;
+};
+
+static bool
+control_dump_entry(const struct cache_entry_info *info, void *arg)
+{
+	struct control_dump *d = arg;
+	char name[WIRE_NAME_TEXT_MAX], type[16];
+	const char *tname = wire_type_name(info->qtype);
+
+	d->total++;
+	if (json_array_size(d->entries) >= d->limit)
+		return true; /* keep counting */
+	if (!wire_name_to_text(info->name, info->name_len, name, sizeof(name)))
+		return true;
+	if (!tname) {
+		snprintf(type, sizeof(type), "TYPE%u", info->qtype);
+		tname = type;
+	}
+	json_array_append_new(
+		d->entries,
+		json_pack("{s:s, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:i}", "name", name, "type",
+			  tname, "class", info->qclass, "ttl", (json_int_t)info->ttl_left, "bytes",
+			  (json_int_t)info->bytes, "do", (info->flags & CACHE_KEY_DO) != 0, "cd",
+			  (info->flags & CACHE_KEY_CD) != 0, "secure", info->ans->secure, "rcode",
+			  WIRE_RCODE(wire_get16(info->ans->wire + 2))));
+	return true;
+}
+
+static json_t *
+cmd_dump(const struct control_ctx *ctx, const json_t *req)
+{
+	const json_t *limit = json_object_get(req, "limit");
+	struct control_dump d = {.entries = json_array(), .limit = CONTROL_DUMP_DEFAULT};
+
+	if (limit) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 0 ||
+		    json_integer_value(limit) > CONTROL_DUMP_MAX) {
+			json_decref(d.entries);
+			return control_error("dump: 'limit' must be a number from 0 to %d",
+					     CONTROL_DUMP_MAX);
+		}
+		d.limit = (size_t)json_integer_value(limit);
+	}
+	cache_walk(ctx->cache, clock_us() / 1000u, control_dump_entry, &d);
+	return json_pack("{s:o, s:I, s:b}", "entries", d.entries, "total", (json_int_t)d.total,
+			 "truncated", d.total > json_array_size(d.entries));
+}
+
+static json_t *
+cmd_help(const struct control_ctx *ctx, const json_t *req)
+{
+	json_t *cmds = json_object();
+
+	(void)ctx;
+	(void)req;
+	for (size_t i = 0; i < CONTROL_NCMDS; i++)
+		json_object_set_new(cmds, control_cmds[i].name,
+				    json_string(control_cmds[i].help));
+	return json_pack("{s:o}", "commands", cmds);
+}
+
+/* The first request key the command does not take, or NULL. */
+static const char *
+control_bad_arg(const struct control_cmd *cmd, const json_t *req)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)(uintptr_t)req, key, value) {
+		size_t n = strlen(key);
+		const char *a = cmd->args;
+		bool found = strcmp(key, "cmd") == 0;
+		while (!found && *a) {
+			size_t alen = strcspn(a, ",");
+			found = alen == n && strncmp(a, key, n) == 0;
+			a += alen + (a[alen] == ',');
+		}
+		if (!found)
+			return key;
+	}
+	return NULL;
+}
+
+json_t *
+control_dispatch(const struct control_ctx *ctx, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *ans = NULL;
+	const char *name, *bad;
+
+	if (!req)
+		return control_error("invalid JSON: %s", jerr.text);
+	if (!json_is_object(req)) {
+		ans = control_error("a request is a JSON object like {\"cmd\": \"stats\"}");
+	} else if (!(name = json_string_value(json_object_get(req, "cmd")))) {
+		ans = control_error("missing \"cmd\" (a string)");
+	} else {
+		for (size_t i = 0; i < CONTROL_NCMDS && !ans; i++) {
+			if (strcmp(control_cmds[i].name, name) != 0)
+				continue;
+			if ((bad = control_bad_arg(&control_cmds[i], req)))
+				ans = control_error("%s: unknown argument '%s'", name, bad);
+			else
+				ans = control_cmds[i].run(ctx, req);
+		}
+		if (!ans)
+			ans = control_error("unknown command '%.64s' (try \"help\")", name);
+	}
+	json_decref(req);
+	return ans ? ans : control_error("out of memory");
+}
+
+static int
+control_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return -1;
+	}
+	char dir[sizeof(sun.sun_path)];
+	strcpy(dir, path);
+	if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "control socket directory for %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			goto fail;
+		}
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			snprintf(err, errlen, "%s: another daemon is answering there", path);
+			goto fail;
+		}
+		unlink(path); /* left behind by a crash */
+	}
+	/* Created 0660 from the start: no window where others could connect. */
+	mode_t old = umask(0117);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r != 0 || listen(fd, 16) != 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+struct control *
+control_new(struct ev_loop *loop, const char *path, const struct control_ctx *ctx, char *err,
+	    size_t errlen)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
+	if (!ctl || !(ctl->path = strdup(path))) {
+		snprintf(err, errlen, "out of memory");
+		free(ctl);
+		return NULL;
+	}
+	if ((ctl->fd = control_listen(path, err, errlen)) < 0) {
+		free(ctl->path);
+		free(ctl);
+		return NULL;
+	}
+	ctl->loop = loop;
+	ctl->ctx = *ctx;
+	ev_io_init(&ctl->io, control_accept, ctl->fd, EV_READ);
+	ctl->io.data = ctl;
+	ev_io_start(loop, &ctl->io);
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	ev_io_stop(ctl->loop, &ctl->io);
+	close(ctl->fd);
+	unlink(ctl->path);
+	while (ctl->conns)
+		control_close(ctl->conns);
+	free(ctl->path);
+	free(ctl);
+}
+
+static void
+control_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control *ctl = w->data;
+	int fd;
+
+	(void)revents;
+	while ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct control_conn *cc = NULL;
+		if (ctl->nconns >= CONTROL_MAX_CONNS || !(cc = calloc(1, sizeof(*cc)))) {
+			close(fd);
+			continue;
+		}
+		cc->ctl = ctl;
+		cc->fd = fd;
+		cc->out.max = CONTROL_MAX_OUTPUT;
+		cc->next = ctl->conns;
+		if (ctl->conns)
+			ctl->conns->prev = cc;
+		ctl->conns = cc;
+		ctl->nconns++;
+		ev_io_init(&cc->rio, control_readable, fd, EV_READ);
+		ev_io_init(&cc->wio, control_writable, fd, EV_WRITE);
+		cc->rio.data = cc->wio.data = cc;
+		ev_io_start(loop, &cc->rio);
+	}
+}
+
+static void
+control_send(struct control_conn *cc, json_t *ans)
+{
+	char *text = json_dumps(ans, JSON_COMPACT);
+
+	json_decref(ans);
+	if (!text || !buf_append(&cc->out, text, strlen(text)) || !buf_append(&cc->out, "\n", 1))
+		cc->eof = true; /* cannot answer: finish what is queued, then close */
+	free(text);
+}
+
+/* Answers each complete line in the input buffer. */
+static void
+control_lines(struct control_conn *cc)
+{
+	size_t start = 0;
+	char *nl;
+
+	while (!cc->eof && (nl = memchr(cc->in + start, '\n', cc->inlen - start))) {
+		size_t len = (size_t)(nl - (cc->in + start));
+		if (cc->discarding)
+			cc->discarding = false;
+		else if (len > 0)
+			control_send(cc, control_dispatch(&cc->ctl->ctx, cc->in + start, len));
+		start += len + 1;
+	}
+	memmove(cc->in, cc->in + start, cc->inlen - start);
+	cc->inlen -= start;
+	if (cc->inlen == sizeof(cc->in)) {
+		if (!cc->discarding)
+			control_send(cc, control_error("request line over %d KiB",
+						       CONTROL_MAX_LINE / 1024));
+		cc->discarding = true;
+		cc->inlen = 0;
+	}
+}
+
+static void
+control_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_conn *cc = w->data;
+	ssize_t n = read(cc->fd, cc->in + cc->inlen, sizeof(cc->in) - cc->inlen);
+
+	(void)loop;
+	(void)revents;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		cc->eof = true;
+	} else {
+		cc->inlen += (size_t)n;
+		control_lines(cc);
+	}
+	control_update(cc);
+}
+
+static void
+control_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_conn *cc = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (buf_flush(&cc->out, cc->fd) != 0) {
+		control_close(cc);
+		return;
+	}
+	control_update(cc);
+}
+
+/* Reads while the client keeps up, writes while output is queued, closes
+ * once it hung up and has everything. */
+static void
+control_update(struct control_conn *cc)
+{
+	struct ev_loop *loop = cc->ctl->loop;
+
+	if (cc->out.len > 0 && buf_flush(&cc->out, cc->fd) != 0) {
+		control_close(cc);
+		return;
+	}
+	if (cc->eof && cc->out.len == 0) {
+		control_close(cc);
+		return;
+	}
+	if (cc->out.len > 0)
+		ev_io_start(loop, &cc->wio);
+	else
+		ev_io_stop(loop, &cc->wio);
+	if (!cc->eof && cc->out.len < CONTROL_PAUSE_OUTPUT)
+		ev_io_start(loop, &cc->rio);
+	else
+		ev_io_stop(loop, &cc->rio);
+}
+
+static void
+control_close(struct control_conn *cc)
+{
+	struct control *ctl = cc->ctl;
+
+	ev_io_stop(ctl->loop, &cc->rio);
+	ev_io_stop(ctl->loop, &cc->wio);
+	close(cc->fd);
+	if (cc->prev)
+		cc->prev->next = cc->next;
+	else
+		ctl->conns = cc->next;
+	if (cc->next)
+		cc->next->prev = cc->prev;
+	ctl->nconns--;
+	buf_free(&cc->out);
+	free(cc);
+}

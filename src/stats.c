@@ -1,0 +1,177 @@
+/*
+ * stats: histogram arithmetic and the JSON form. See include/stats.h.
+ */
+#include "stats.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "wire.h"
+
+size_t
+stats_hist_index(uint64_t v)
+{
+	if (v < STATS_HIST_SUB)
+		return (size_t)v;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* v in [2^e, 2^(e+1)) */
+	size_t i = (size_t)(e - 1) * STATS_HIST_SUB + ((v >> (e - 2)) & (STATS_HIST_SUB - 1));
+	return i < STATS_HIST_BUCKETS ? i : STATS_HIST_BUCKETS - 1;
+}
+
+uint64_t
+stats_hist_lower(size_t i)
+{
+	if (i < STATS_HIST_SUB)
+		return i;
+	unsigned e = (unsigned)(i / STATS_HIST_SUB) + 1;
+	return (uint64_t)(STATS_HIST_SUB + i % STATS_HIST_SUB) << (e - 2);
+}
+
+void
+stats_hist_add(struct stats_hist *h, uint64_t v)
+{
+	h->count++;
+	h->sum += v;
+	if (v > h->max)
+		h->max = v;
+	h->buckets[stats_hist_index(v)]++;
+}
+
+uint64_t
+stats_hist_quantile(const struct stats_hist *h, double q)
+{
+	uint64_t rank, seen = 0;
+
+	if (h->count == 0)
+		return 0;
+	rank = (uint64_t)(q * (double)h->count + 0.999999);
+	if (rank == 0)
+		rank = 1;
+	for (size_t i = 0; i < STATS_HIST_BUCKETS; i++) {
+		seen += h->buckets[i];
+		if (seen >= rank) {
+			uint64_t upper = i + 1 < STATS_HIST_BUCKETS ? stats_hist_lower(i + 1) - 1 : h->max;
+			return upper < h->max ? upper : h->max;
+		}
+	}
+	return h->max;
+}
+
+static void stats_set(json_t *obj, const char *key, uint64_t v);
+static void stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix);
+static json_t *stats_hist_buckets(const struct stats_hist *h);
+
+static const char *const stats_rcode_names[] = {
+	[0] = "NOERROR", [1] = "FORMERR", [2] = "SERVFAIL", [3] = "NXDOMAIN",
+	[4] = "NOTIMP",  [5] = "REFUSED", [16] = "BADVERS",
+};
+
+/* Query types always listed, even at zero, so graphs have their series. */
+static const uint16_t stats_fixed_types[] = {1, 2, 5, 6, 12, 15, 16, 28, 33, 43, 48, 52, 255};
+
+static void
+stats_set(json_t *obj, const char *key, uint64_t v)
+{
+	json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+static void
+stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix)
+{
+	static const struct {
+		const char *name;
+		double q;
+	} quantiles[] = {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}};
+	char key[96];
+
+	for (size_t i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++) {
+		snprintf(key, sizeof(key), "%s.%s", prefix, quantiles[i].name);
+		stats_set(obj, key, stats_hist_quantile(h, quantiles[i].q));
+	}
+	snprintf(key, sizeof(key), "%s.max", prefix);
+	stats_set(obj, key, h->max);
+	snprintf(key, sizeof(key), "%s.mean", prefix);
+	stats_set(obj, key, h->count ? h->sum / h->count : 0);
+	snprintf(key, sizeof(key), "%s.count", prefix);
+	stats_set(obj, key, h->count);
+}
+
+/* {"le": [upper bounds], "count": [per bucket], "sum": n}, up to the last
+ * bucket in use. */
+static json_t *
+stats_hist_buckets(const struct stats_hist *h)
+{
+	json_t *le = json_array(), *counts = json_array();
+	size_t last = 0;
+
+	for (size_t i = 0; i < STATS_HIST_BUCKETS; i++)
+		if (h->buckets[i])
+			last = i;
+	for (size_t i = 0; i <= last; i++) {
+		json_array_append_new(le, json_integer((json_int_t)stats_hist_lower(i + 1) - 1));
+		json_array_append_new(counts, json_integer((json_int_t)h->buckets[i]));
+	}
+	return json_pack("{s:o, s:o, s:I, s:I}", "le", le, "count", counts, "sum",
+			 (json_int_t)h->sum, "total", (json_int_t)h->count);
+}
+
+void
+stats_to_json(const struct stats *st, json_t *obj, bool histograms)
+{
+	char key[64];
+
+	stats_set(obj, "queries.total", st->queries_total);
+	stats_set(obj, "queries.udp", st->queries_udp);
+	stats_set(obj, "queries.tcp", st->queries_tcp);
+	stats_set(obj, "queries.dropped", st->dropped);
+	stats_set(obj, "queries.refused", st->refused);
+	for (size_t i = 0; i < sizeof(stats_fixed_types) / sizeof(stats_fixed_types[0]); i++) {
+		snprintf(key, sizeof(key), "queries.by_type.%s", wire_type_name(stats_fixed_types[i]));
+		stats_set(obj, key, st->by_type[stats_fixed_types[i]]);
+	}
+	for (unsigned t = 0; t < 256; t++) {
+		if (!st->by_type[t])
+			continue;
+		const char *name = wire_type_name((uint16_t)t);
+		if (name)
+			snprintf(key, sizeof(key), "queries.by_type.%s", name);
+		else
+			snprintf(key, sizeof(key), "queries.by_type.TYPE%u", t);
+		stats_set(obj, key, st->by_type[t]);
+	}
+	stats_set(obj, "queries.by_type.other", st->type_other);
+	for (unsigned r = 0; r < STATS_RCODES; r++) {
+		const char *name = r < sizeof(stats_rcode_names) / sizeof(stats_rcode_names[0])
+					   ? stats_rcode_names[r]
+					   : NULL;
+		if (!name && !st->by_rcode[r])
+			continue;
+		if (name)
+			snprintf(key, sizeof(key), "queries.by_rcode.%s", name);
+		else
+			snprintf(key, sizeof(key), "queries.by_rcode.RCODE%u", r);
+		stats_set(obj, key, st->by_rcode[r]);
+	}
+	stats_set(obj, "upstream.queries", st->upstream_queries);
+	stats_set(obj, "upstream.failures", st->upstream_failures);
+	stats_set(obj, "upstream.timeouts", st->upstream_timeouts);
+	stats_set(obj, "upstream.bogus", st->upstream_bogus);
+	stats_set(obj, "upstream.coalesced", st->inflight_joined);
+	stats_set(obj, "upstream.overflow", st->inflight_overflow);
+	stats_set(obj, "tcp.accepted", st->tcp_accepted);
+	stats_set(obj, "tcp.rejected", st->tcp_rejected);
+	stats_set(obj, "tcp.timeouts", st->tcp_timeouts);
+	stats_set(obj, "udp.send_errors", st->udp_send_errors);
+	stats_hist_json(&st->latency, obj, "latency_us");
+	stats_hist_json(&st->latency_hit, obj, "latency_hit_us");
+	stats_hist_json(&st->latency_miss, obj, "latency_miss_us");
+	stats_hist_json(&st->latency_upstream, obj, "latency_upstream_us");
+	if (histograms)
+		json_object_set_new(obj, "histograms",
+				    json_pack("{s:o, s:o, s:o, s:o}", "latency_us",
+					      stats_hist_buckets(&st->latency), "latency_hit_us",
+					      stats_hist_buckets(&st->latency_hit), "latency_miss_us",
+					      stats_hist_buckets(&st->latency_miss),
+					      "latency_upstream_us",
+					      stats_hist_buckets(&st->latency_upstream)));
+}

@@ -35,7 +35,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit integration asan demo run install clean format lint
 
-all: deps $(BUILD)/mxcached
+all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl
 
 deps:
 	@scripts/deps.sh
@@ -46,6 +46,9 @@ $(BUILD)/obj/%.o: src/%.c
 
 $(BUILD)/mxcached: $(DAEMON_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+$(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -72,7 +75,9 @@ run: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/mxcached $(DESTDIR)$(PREFIX)/sbin/mxcached
+	install -m 0755 $(BUILD)/mxcache-ctl $(DESTDIR)$(PREFIX)/bin/mxcache-ctl
 
 clean:
 	rm -rf build build-asan
@@ -85,4 +90,4 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 -Iinclude src
 
--include $(DAEMON_OBJ:.o=.d)
+-include $(DAEMON_OBJ:.o=.d) $(BUILD)/obj/ctl.d

@@ -412,19 +412,19 @@ config_usage(FILE *out)
 {
 	fprintf(out, "usage: mxcached [options]\n"
 		     "A caching recursive DNS resolver for mail servers.\n\n"
-		     "  -c, --config FILE                 read options from FILE\n");
+		     "  -c, --config FILE                   read options from FILE\n");
 	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
 		const struct config_opt *o = &config_opts[i];
-		char left[64];
+		char left[40];
 		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
 			 o->metavar ? o->metavar : "");
 		if (o->short_name)
-			fprintf(out, "  -%c, %-32s%s\n", o->short_name, left, o->help);
+			fprintf(out, "  -%c, %-34s%s\n", o->short_name, left, o->help);
 		else
-			fprintf(out, "      %-32s%s\n", left, o->help);
+			fprintf(out, "      %-34s%s\n", left, o->help);
 	}
-	fprintf(out, "  -V, --version                     print the version\n"
-		     "  -h, --help                        print this help\n");
+	fprintf(out, "  -V, --version                       print the version\n"
+		     "  -h, --help                          print this help\n");
 }
 
 enum config_result

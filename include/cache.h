@@ -33,6 +33,10 @@ struct cache_key {
  * cache hashes and compares; other tables keyed by question reuse it. */
 size_t cache_key_encode(const struct cache_key *key, uint8_t out[CACHE_KEY_MAX]);
 
+/* Flags stored with an answer (cache_insert's aflags). */
+#define CACHE_ANSWER_SECURE 0x1u     /* DNSSEC-validated */
+#define CACHE_ANSWER_PREFETCHED 0x2u /* fetched before any client asked */
+
 /* What a lookup hands back; valid until the next call that changes the cache. */
 struct cache_answer {
 	const uint8_t *wire;
@@ -40,6 +44,8 @@ struct cache_answer {
 	uint64_t stored_ms;
 	uint64_t expires_ms;
 	bool secure;
+	bool prefetched;
+	uint32_t hits;
 };
 
 struct cache_stats {
@@ -51,6 +57,7 @@ struct cache_stats {
 	uint64_t inserts;
 	uint64_t evictions;
 	uint64_t expired;
+	uint64_t prefetched_unused; /* prefetched entries gone without a hit */
 };
 
 /* seed keys the hash; pass random bytes in production. */
@@ -62,11 +69,17 @@ void cache_free(struct cache *c);
 const struct cache_answer *cache_lookup(struct cache *c, const struct cache_key *key,
 					uint64_t now_ms);
 
+/* The same without counting a hit or a miss or touching the LRU order:
+ * for looks the daemon takes on its own behalf. */
+const struct cache_answer *cache_peek(const struct cache *c, const struct cache_key *key,
+				      uint64_t now_ms);
+
 /* Stores (or replaces) the answer for key for ttl seconds; evicts least
- * recently used entries to stay within the byte bound. Returns false if
- * ttl is 0, the entry alone exceeds the bound, or memory runs out. */
+ * recently used entries to stay within the byte bound. aflags is a set of
+ * CACHE_ANSWER_*. Returns false if ttl is 0, the entry alone exceeds the
+ * bound, or memory runs out. */
 bool cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, size_t len,
-		  uint32_t ttl, bool secure, uint64_t now_ms);
+		  uint32_t ttl, unsigned aflags, uint64_t now_ms);
 
 /* Removes every expired entry; returns how many. */
 size_t cache_expire(struct cache *c, uint64_t now_ms);

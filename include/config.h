@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "chaser.h"
 #include "listen_tcp.h"
 #include "query.h"
 #include "sock.h"
@@ -27,6 +28,8 @@ struct config {
 	struct upstream_options upstream;
 	struct query_options query;
 	struct listen_tcp_options tcp;
+	struct chaser_options chaser;
+	int chase_tlsa; /* -1: auto, on when validating */
 	bool foreground;
 	int verbose;
 };

@@ -34,6 +34,36 @@ struct query_client_ops {
 struct query_client {
 	const struct query_client_ops *ops;
 	bool tcp;
+	bool internal; /* the daemon asking itself: not counted as a client */
+};
+
+/* Who started an upstream lookup. */
+enum query_origin {
+	QUERY_CLIENT,  /* a client's cache miss */
+	QUERY_CHASER,  /* fetched before anyone asked (MX-chaser) */
+	QUERY_REFRESH, /* a popular entry about to expire */
+};
+
+enum query_prefetch_result {
+	QUERY_PREFETCH_STARTED,
+	QUERY_PREFETCH_CACHED,  /* fresh in the cache already */
+	QUERY_PREFETCH_RUNNING, /* a lookup for it is in flight */
+	QUERY_PREFETCH_FULL,    /* too many background lookups at once */
+};
+
+struct cache_key;
+struct wire_query;
+
+/* Where other modules plug into the pipeline (main wires the chaser here). */
+struct query_hooks {
+	/* An upstream answer, in stored form, after its clients were answered. */
+	void (*answered)(void *arg, const struct cache_key *key, const uint8_t *wire, size_t len,
+			 bool secure);
+	/* May append additional records to a reply being built in pkt (cap
+	 * bytes) as long as it stays within limit; returns the new length. */
+	size_t (*additional)(void *arg, const struct wire_query *q, uint8_t *pkt, size_t len,
+			     size_t limit);
+	void *arg;
 };
 
 struct query_options {
@@ -43,6 +73,8 @@ struct query_options {
 	unsigned timeout_ms;       /* a client waits at most this long */
 	size_t max_inflight;       /* distinct upstream lookups at once */
 	size_t max_waiters;        /* clients sharing one lookup */
+	size_t max_background;     /* chaser and refresh lookups at once */
+	bool refresh;              /* refresh MX and prefetched entries near expiry */
 };
 
 struct query_engine *query_new(struct ev_loop *loop, const struct query_options *opts,
@@ -58,5 +90,12 @@ void query_handle(struct query_engine *qe, struct query_client *client,
 		  const struct sockaddr *peer, const uint8_t *pkt, size_t len);
 
 size_t query_inflight(const struct query_engine *qe);
+
+void query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks);
+
+/* Starts a background lookup for key unless it is cached and fresh or
+ * already in flight; no client waits for it, the answer goes to the cache. */
+enum query_prefetch_result query_prefetch(struct query_engine *qe, const struct cache_key *key,
+					  enum query_origin origin);
 
 #endif

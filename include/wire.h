@@ -164,6 +164,24 @@ bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 /* RFC 2308 §5: min(SOA TTL, SOA MINIMUM) of the authority SOA. */
 bool wire_negative_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 
+/* Follows the CNAME chain from the question name through the answer
+ * section; stores the final owner name in out and returns its length
+ * (0 if the message is malformed). */
+size_t wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME]);
+
+struct wire_mx {
+	uint16_t preference;
+	uint16_t name_len;
+	size_t name_off; /* where the exchange name sits in the message */
+	uint8_t name[WIRE_MAX_NAME];
+};
+
+/* The MX records of owner in the answer section, lowest preference first.
+ * Fills at most max entries (the most preferred); returns how many MX
+ * records owner has in all. */
+size_t wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_len,
+		    struct wire_mx *out, size_t max);
+
 /* Types of records wire_copy can leave out. */
 #define WIRE_DROP_OPT 1u
 #define WIRE_DROP_DNSSEC 2u /* RRSIG, NSEC, NSEC3, and DS outside the answer */
@@ -179,7 +197,9 @@ size_t wire_copy(const uint8_t *in, size_t len, unsigned drop, uint8_t *out, siz
 /*
  * Makes a response fit in limit bytes (limit >= header + question):
  * drops the additional section first (no TC, RFC 2181 §9), then, if the
- * rest still does not fit, keeps only the question and sets TC.
+ * rest still does not fit (or cannot be walked), keeps only the question
+ * and sets TC. The OPT goes with the additional section: a caller answering
+ * an EDNS query passes limit - WIRE_OPT_LEN and adds it back.
  * Returns the new length.
  */
 size_t wire_truncate(uint8_t *pkt, size_t len, size_t limit);

@@ -3,6 +3,7 @@
  */
 #include "cache.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,12 +126,24 @@ cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms)
 	lru_unlink(c, e);
 	lru_push_head(c, e);
 	c->st.hits++;
+	e->ans.hits++;
 	return &e->ans;
+}
+
+const struct cache_answer *
+cache_peek(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
+{
+	uint8_t kbuf[CACHE_KEY_MAX];
+	size_t klen = cache_key_encode(key, kbuf);
+	const struct cache_entry *e =
+		cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
+
+	return e && e->ans.expires_ms > now_ms ? &e->ans : NULL;
 }
 
 bool
 cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, size_t len,
-	     uint32_t ttl, bool secure, uint64_t now_ms)
+	     uint32_t ttl, unsigned aflags, uint64_t now_ms)
 {
 	uint8_t kbuf[CACHE_KEY_MAX];
 	size_t klen = cache_key_encode(key, kbuf);
@@ -157,7 +170,9 @@ cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, 
 				       .len = len,
 				       .stored_ms = now_ms,
 				       .expires_ms = now_ms + (uint64_t)ttl * 1000u,
-				       .secure = secure};
+				       .secure = (aflags & CACHE_ANSWER_SECURE) != 0,
+				       .prefetched = (aflags & CACHE_ANSWER_PREFETCHED) != 0,
+				       .hits = 0};
 	e->hnext = c->buckets[hash & (c->nbuckets - 1)];
 	c->buckets[hash & (c->nbuckets - 1)] = e;
 	lru_push_head(c, e);
@@ -214,6 +229,8 @@ cache_remove(struct cache *c, struct cache_entry *e)
 	*pp = e->hnext;
 	lru_unlink(c, e);
 	heap_remove(c, e->heap_index);
+	if (e->ans.prefetched && e->ans.hits == 0)
+		c->st.prefetched_unused++;
 	c->st.bytes -= e->cost;
 	c->st.entries--;
 	free(e);
@@ -293,6 +310,7 @@ void
 cache_reset_stats(struct cache *c)
 {
 	c->st.hits = c->st.misses = c->st.inserts = c->st.evictions = c->st.expired = 0;
+	c->st.prefetched_unused = 0;
 }
 
 void

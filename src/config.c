@@ -38,6 +38,12 @@ static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t 
 static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_allow(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_mx_chase(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_mx_chase_max(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_mx_additional(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool config_yes_no(const char *name, const char *arg, bool *out, char *err, size_t errlen);
 static bool set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_verbose(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool config_push(char ***v, size_t *n, const char *s);
@@ -65,6 +71,15 @@ static const struct config_opt config_opts[] = {
 	{"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (10000)"},
 	{"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
 	{"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
+	{"mx-chase", 0, "yes|no", set_mx_chase,
+	 "fetch the exchangers' A/AAAA as soon as an MX answer arrives (yes)"},
+	{"mx-chase-max", 0, "N", set_mx_chase_max, "exchangers chased per MX answer (10)"},
+	{"mx-additional", 0, "yes|no", set_mx_additional,
+	 "cached exchanger addresses in MX replies (yes)"},
+	{"chase-tlsa", 0, "yes|no|auto", set_chase_tlsa,
+	 "also fetch _25._tcp TLSA of secure exchangers (auto: when validating)"},
+	{"prefetch", 0, "yes|no", set_prefetch,
+	 "refresh MX and chased entries hit near expiry (yes)"},
 	{"control", 's', "PATH", set_control,
 	 "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
 	{"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
@@ -306,6 +321,61 @@ set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen)
 }
 
 static bool
+config_yes_no(const char *name, const char *arg, bool *out, char *err, size_t errlen)
+{
+	if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0) {
+		*out = arg[0] == 'y';
+		return true;
+	}
+	snprintf(err, errlen, "--%s: '%s' is not yes or no", name, arg);
+	return false;
+}
+
+static bool
+set_mx_chase(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_yes_no("mx-chase", arg, &cfg->chaser.enabled, err, errlen);
+}
+
+static bool
+set_mx_chase_max(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("mx-chase-max", arg, CHASER_MAX_EXCHANGERS, &v, err, errlen))
+		return false;
+	cfg->chaser.max_exchangers = (unsigned)v;
+	return true;
+}
+
+static bool
+set_mx_additional(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_yes_no("mx-additional", arg, &cfg->chaser.additional, err, errlen);
+}
+
+static bool
+set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	bool on;
+
+	if (strcmp(arg, "auto") == 0) {
+		cfg->chase_tlsa = -1;
+		return true;
+	}
+	if (!config_yes_no("chase-tlsa", arg, &on, err, errlen))
+		return false;
+	cfg->chase_tlsa = on;
+	return true;
+}
+
+static bool
+set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_yes_no("prefetch", arg, &cfg->query.refresh, err, errlen);
+}
+
+static bool
 set_control(struct config *cfg, const char *arg, char *err, size_t errlen)
 {
 	(void)err;
@@ -402,7 +472,12 @@ config_defaults(struct config *cfg)
 					    .max_negative_ttl = 3600,
 					    .timeout_ms = 5000,
 					    .max_inflight = 10000,
-					    .max_waiters = 256};
+					    .max_waiters = 256,
+					    .max_background = 1000,
+					    .refresh = true};
+	cfg->chaser = (struct chaser_options){
+		.enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
+	cfg->chase_tlsa = -1;
 	cfg->tcp = (struct listen_tcp_options){
 		.max_conns = 512, .idle_ms = 10000, .max_pending = 64};
 }

@@ -136,6 +136,8 @@ cmd_stats(const struct control_ctx *ctx, const json_t *req)
 	json_object_set_new(obj, "cache.inserts", json_integer((json_int_t)cs.inserts));
 	json_object_set_new(obj, "cache.evictions", json_integer((json_int_t)cs.evictions));
 	json_object_set_new(obj, "cache.expired", json_integer((json_int_t)cs.expired));
+	json_object_set_new(obj, "mx_chaser.prefetch_unused",
+			    json_integer((json_int_t)cs.prefetched_unused));
 	json_object_set_new(obj, "upstream.in_flight",
 			    json_integer((json_int_t)upstream_in_flight(ctx->up)));
 	json_object_set_new(obj, "upstream.distinct_in_flight",

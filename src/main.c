@@ -2,6 +2,7 @@
  * mxcached: wires the modules together and runs the loop.
  *
  *   listen_udp/listen_tcp -> query (acl, cache, upstream) -> client
+ *                                  `-> chaser (MX answers) -> query_prefetch
  *   control (JSON socket) -> stats, cache
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "acl.h"
 #include "cache.h"
+#include "chaser.h"
 #include "clock.h"
 #include "config.h"
 #include "control.h"
@@ -35,6 +37,7 @@ struct mxcached {
 	struct cache *cache;
 	struct upstream *up;
 	struct query_engine *qe;
+	struct chaser *chaser;
 	struct control *ctl;
 	struct listen_udp **udp;
 	struct listen_tcp **tcp;
@@ -88,6 +91,15 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("%s", err);
 	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, d->up, d->acl, &d->stats)))
 		log_fatal("out of memory");
+	if (d->cfg.chase_tlsa < 0)
+		d->cfg.chaser.tlsa = strcmp(upstream_anchor(d->up), "none") != 0;
+	else
+		d->cfg.chaser.tlsa = d->cfg.chase_tlsa;
+	if (!(d->chaser = chaser_new(&d->cfg.chaser, d->qe, d->cache, &d->stats)))
+		log_fatal("out of memory");
+	query_set_hooks(d->qe, &(struct query_hooks){.answered = chaser_answered,
+						     .additional = chaser_additional,
+						     .arg = d->chaser});
 	struct control_ctx cctx = {.stats = &d->stats,
 				   .cache = d->cache,
 				   .up = d->up,
@@ -131,6 +143,7 @@ mxcached_teardown(struct mxcached *d)
 {
 	control_free(d->ctl);
 	query_free(d->qe);
+	chaser_free(d->chaser);
 	for (size_t i = 0; i < d->cfg.nlisten; i++) {
 		listen_udp_free(d->udp[i]);
 		listen_tcp_free(d->tcp[i]);

@@ -42,6 +42,7 @@ struct query_inflight {
 	struct query_waiter **tail;
 	size_t nwaiters;
 	struct upstream_req *req;
+	enum query_origin origin;
 	ev_timer deadline;
 };
 
@@ -53,7 +54,9 @@ struct query_engine {
 	const struct acl *acl;
 	struct stats *stats;
 	uint8_t seed[16];
+	struct query_hooks hooks;
 	size_t ninflight;
+	size_t nbackground;
 	struct query_inflight *buckets[QUERY_BUCKETS];
 	uint8_t scratch[WIRE_MAX_MSG];
 	uint8_t out[WIRE_MAX_MSG + WIRE_OPT_LEN];
@@ -65,11 +68,19 @@ static void query_reply_error(struct query_engine *qe, struct query_client *c,
 static void query_reply_answer(struct query_engine *qe, struct query_client *c,
 			       const struct wire_query *q, const uint8_t *wire, size_t len,
 			       uint32_t age, bool secure);
-static void query_account(struct query_engine *qe, uint64_t start_us, struct stats_hist *path);
+static void query_account(struct query_engine *qe, const struct query_client *c,
+			  uint64_t start_us, struct stats_hist *path);
+static struct query_inflight *query_find(struct query_engine *qe, const struct cache_key *key,
+					 uint8_t *kbytes, size_t *klen, uint64_t *hash);
+static void query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
+				const struct cache_answer *a, uint64_t now_ms);
+static void query_answer_waiters(struct query_inflight *f, const uint8_t *wire, size_t len,
+				 bool secure);
 static void query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
 		       const struct cache_key *key, uint64_t start_us);
 static struct query_inflight *query_start(struct query_engine *qe, const struct cache_key *key,
-					  const uint8_t *kbytes, size_t klen, uint64_t hash);
+					  const uint8_t *kbytes, size_t klen, uint64_t hash,
+					  enum query_origin origin);
 static void query_unlink(struct query_engine *qe, struct query_inflight *f);
 static void query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure);
 static void query_upstream_done(void *arg, const struct upstream_result *res);
@@ -133,21 +144,31 @@ query_reply_error(struct query_engine *qe, struct query_client *c, const struct 
 {
 	size_t len = wire_error_reply(q, rcode, qe->out, sizeof(qe->out));
 
-	stats_count_rcode(qe->stats, rcode);
+	if (!c->internal)
+		stats_count_rcode(qe->stats, rcode);
 	if (len)
 		c->ops->deliver(c, qe->out, len);
-	query_account(qe, start_us, NULL);
+	query_account(qe, c, start_us, NULL);
 }
 
 /* Client-facing latency, overall and for the path taken (hit or miss). */
 static void
-query_account(struct query_engine *qe, uint64_t start_us, struct stats_hist *path)
+query_account(struct query_engine *qe, const struct query_client *c, uint64_t start_us,
+	      struct stats_hist *path)
 {
 	uint64_t us = clock_us() - start_us;
 
+	if (c->internal)
+		return;
 	stats_hist_add(&qe->stats->latency, us);
 	if (path)
 		stats_hist_add(path, us);
+}
+
+void
+query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks)
+{
+	qe->hooks = *hooks;
 }
 
 /*
@@ -172,10 +193,14 @@ query_reply_answer(struct query_engine *qe, struct query_client *c, const struct
 		memcpy(out + WIRE_HEADER_LEN, q->qname, q->qname_len);
 	if (age > 0)
 		wire_age_ttls(out, len, age);
-	len = wire_truncate(out, len, wire_reply_limit(q, c->tcp) - (q->edns ? WIRE_OPT_LEN : 0));
+	size_t limit = wire_reply_limit(q, c->tcp) - (q->edns ? WIRE_OPT_LEN : 0);
+	len = wire_truncate(out, len, limit);
+	if (qe->hooks.additional && !(wire_get16(out + 2) & WIRE_TC))
+		len = qe->hooks.additional(qe->hooks.arg, q, out, len, limit);
 	if (q->edns)
 		len = wire_add_opt(out, len, sizeof(qe->out), WIRE_MAX_UDP, q->dnssec_ok, 0);
-	stats_count_rcode(qe->stats, WIRE_RCODE(flags));
+	if (!c->internal)
+		stats_count_rcode(qe->stats, WIRE_RCODE(flags));
 	c->ops->deliver(c, out, len);
 }
 
@@ -196,7 +221,8 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 		qe->stats->dropped++;
 		return;
 	}
-	stats_count_query(qe->stats, q.qtype, c->tcp);
+	if (!c->internal)
+		stats_count_query(qe->stats, q.qtype, c->tcp);
 	if (!acl_allows(qe->acl, peer)) {
 		qe->stats->refused++;
 		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
@@ -232,7 +258,10 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 	if (a) {
 		query_reply_answer(qe, c, &q, a->wire, a->len,
 				   (uint32_t)((now - a->stored_ms) / 1000u), a->secure);
-		query_account(qe, start_us, &qe->stats->latency_hit);
+		query_account(qe, c, start_us, &qe->stats->latency_hit);
+		if (a->prefetched && !c->internal)
+			qe->stats->prefetch_hits++;
+		query_maybe_refresh(qe, &key, a, now);
 		return;
 	}
 	query_join(qe, c, &q, &key, start_us);
@@ -245,13 +274,11 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	   const struct cache_key *key, uint64_t start_us)
 {
 	uint8_t kbytes[CACHE_KEY_MAX];
-	size_t klen = cache_key_encode(key, kbytes);
-	uint64_t hash = siphash24(qe->seed, kbytes, klen);
-	struct query_inflight *f = qe->buckets[hash % QUERY_BUCKETS];
+	size_t klen;
+	uint64_t hash;
+	struct query_inflight *f = query_find(qe, key, kbytes, &klen, &hash);
 	struct query_waiter *w;
 
-	while (f && !(f->hash == hash && f->klen == klen && memcmp(f->kbytes, kbytes, klen) == 0))
-		f = f->hnext;
 	if (f && f->nwaiters >= qe->opts.max_waiters) {
 		qe->stats->inflight_overflow++;
 		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
@@ -260,7 +287,7 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	if (f) {
 		qe->stats->inflight_joined++;
 	} else if (qe->ninflight >= qe->opts.max_inflight ||
-		   !(f = query_start(qe, key, kbytes, klen, hash))) {
+		   !(f = query_start(qe, key, kbytes, klen, hash, QUERY_CLIENT))) {
 		qe->stats->inflight_overflow++;
 		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
@@ -280,9 +307,61 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 		query_arm(f, start_us / 1000u);
 }
 
+/* The lookup in flight for key, if any; leaves the encoded key and its
+ * hash behind for query_start. */
+static struct query_inflight *
+query_find(struct query_engine *qe, const struct cache_key *key, uint8_t *kbytes, size_t *klen,
+	   uint64_t *hash)
+{
+	struct query_inflight *f;
+
+	*klen = cache_key_encode(key, kbytes);
+	*hash = siphash24(qe->seed, kbytes, *klen);
+	for (f = qe->buckets[*hash % QUERY_BUCKETS]; f; f = f->hnext)
+		if (f->hash == *hash && f->klen == *klen && memcmp(f->kbytes, kbytes, *klen) == 0)
+			return f;
+	return NULL;
+}
+
+enum query_prefetch_result
+query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_origin origin)
+{
+	uint8_t kbytes[CACHE_KEY_MAX];
+	size_t klen;
+	uint64_t hash;
+	struct query_inflight *f;
+
+	if (origin != QUERY_REFRESH && cache_peek(qe->cache, key, query_now_ms()))
+		return QUERY_PREFETCH_CACHED;
+	if (query_find(qe, key, kbytes, &klen, &hash))
+		return QUERY_PREFETCH_RUNNING;
+	if (qe->nbackground >= qe->opts.max_background || qe->ninflight >= qe->opts.max_inflight ||
+	    !(f = query_start(qe, key, kbytes, klen, hash, origin)))
+		return QUERY_PREFETCH_FULL;
+	query_arm(f, query_now_ms());
+	return QUERY_PREFETCH_STARTED;
+}
+
+/* A hit in the last tenth of the TTL of an entry worth keeping warm asks
+ * upstream again in the background (and lets libunbound's own prefetch
+ * refresh its cache), so a popular MX never goes cold. */
+static void
+query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
+		    const struct cache_answer *a, uint64_t now_ms)
+{
+	uint64_t total = a->expires_ms - a->stored_ms, left = a->expires_ms - now_ms;
+
+	if (!qe->opts.refresh || left * 10 > total)
+		return;
+	if (key->qtype != WIRE_T_MX && !a->prefetched)
+		return;
+	if (query_prefetch(qe, key, QUERY_REFRESH) == QUERY_PREFETCH_STARTED)
+		qe->stats->refreshes++;
+}
+
 static struct query_inflight *
 query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t *kbytes,
-	    size_t klen, uint64_t hash)
+	    size_t klen, uint64_t hash, enum query_origin origin)
 {
 	struct query_inflight *f = calloc(1, sizeof(*f));
 	char text[WIRE_NAME_TEXT_MAX];
@@ -298,6 +377,7 @@ query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t 
 	f->hash = hash;
 	f->qe = qe;
 	f->tail = &f->waiters;
+	f->origin = origin;
 	f->started_us = clock_us();
 	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
 	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass,
@@ -311,6 +391,8 @@ query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t 
 	f->hnext = qe->buckets[hash % QUERY_BUCKETS];
 	qe->buckets[hash % QUERY_BUCKETS] = f;
 	qe->ninflight++;
+	if (origin != QUERY_CLIENT)
+		qe->nbackground++;
 	return f;
 }
 
@@ -323,29 +405,40 @@ query_unlink(struct query_engine *qe, struct query_inflight *f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
 	qe->ninflight--;
+	if (f->origin != QUERY_CLIENT)
+		qe->nbackground--;
 }
 
 /* Answers every waiter (SERVFAIL when wire is NULL) and frees the lookup. */
 static void
 query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure)
 {
+	query_answer_waiters(f, wire, len, secure);
+	query_unlink(f->qe, f);
+	free(f);
+}
+
+static void
+query_answer_waiters(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure)
+{
 	struct query_engine *qe = f->qe;
 	struct query_waiter *w, *next;
 
-	query_unlink(qe, f);
 	ev_timer_stop(qe->loop, &f->deadline);
 	for (w = f->waiters; w; w = next) {
 		next = w->next;
 		if (wire) {
 			query_reply_answer(qe, w->client, &w->q, wire, len, 0, secure);
-			query_account(qe, w->start_us, &qe->stats->latency_miss);
+			query_account(qe, w->client, w->start_us, &qe->stats->latency_miss);
 		} else {
 			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
 		}
 		w->client->ops->release(w->client);
 		free(w);
 	}
-	free(f);
+	f->waiters = NULL;
+	f->tail = &f->waiters;
+	f->nwaiters = 0;
 }
 
 static void
@@ -363,7 +456,13 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 		qe->stats->upstream_bogus++;
 	else if ((len = query_prepare(qe, f, res)) == 0)
 		qe->stats->upstream_failures++;
-	query_finish(f, len ? qe->scratch : NULL, len, res->ok && res->secure && !res->bogus);
+	bool secure = res->ok && res->secure && !res->bogus;
+	query_answer_waiters(f, len ? qe->scratch : NULL, len, secure);
+	/* After the clients had their answer: the chaser's work never delays it. */
+	if (len && qe->hooks.answered)
+		qe->hooks.answered(qe->hooks.arg, &f->key, qe->scratch, len, secure);
+	query_unlink(qe, f);
+	free(f);
 }
 
 /* Turns libunbound's answer into the stored form (no OPT, DNSSEC records
@@ -385,9 +484,11 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	if (WIRE_RCODE(wire_get16(p + 2)) == WIRE_SERVFAIL)
 		return len; /* passed on, never cached */
 	uint32_t ttl = query_ttl(qe, p, len);
+	unsigned aflags = (res->secure && !res->bogus) ? CACHE_ANSWER_SECURE : 0;
+	if (f->origin != QUERY_CLIENT && f->key.qtype != WIRE_T_MX)
+		aflags |= CACHE_ANSWER_PREFETCHED;
 	if (ttl > 0)
-		cache_insert(qe->cache, &f->key, p, len, ttl, res->secure && !res->bogus,
-			     query_now_ms());
+		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
 	return len;
 }
 

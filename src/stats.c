@@ -162,6 +162,17 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "tcp.rejected", st->tcp_rejected);
 	stats_set(obj, "tcp.timeouts", st->tcp_timeouts);
 	stats_set(obj, "udp.send_errors", st->udp_send_errors);
+	stats_set(obj, "cache.refreshes", st->refreshes);
+	stats_set(obj, "mx_chaser.mx_answers", st->mx_answers);
+	stats_set(obj, "mx_chaser.implicit_mx", st->mx_implicit);
+	stats_set(obj, "mx_chaser.null_mx", st->mx_null);
+	stats_set(obj, "mx_chaser.exchangers", st->mx_exchangers);
+	stats_set(obj, "mx_chaser.prefetches", st->mx_prefetches);
+	stats_set(obj, "mx_chaser.skipped_cached", st->mx_skipped_cached);
+	stats_set(obj, "mx_chaser.skipped_running", st->mx_skipped_running);
+	stats_set(obj, "mx_chaser.capped", st->mx_capped);
+	stats_set(obj, "mx_chaser.additional_records", st->mx_additional);
+	stats_set(obj, "mx_chaser.prefetch_hits", st->prefetch_hits);
 	stats_hist_json(&st->latency, obj, "latency_us");
 	stats_hist_json(&st->latency_hit, obj, "latency_hit_us");
 	stats_hist_json(&st->latency_miss, obj, "latency_miss_us");

@@ -426,6 +426,68 @@ wire_negative_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl)
 	return false;
 }
 
+size_t
+wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME])
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+	uint8_t owner[WIRE_MAX_NAME];
+	size_t off = WIRE_HEADER_LEN, olen;
+	size_t n = wire_get16(pkt + 4) == 1 ? wire_name_read(pkt, len, &off, out) : 0;
+
+	if (n == 0 || !wire_iter_init(&it, pkt, len))
+		return 0;
+	/* Resolvers order the chain, so one pass in order follows it. */
+	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
+		off = rr.name_off;
+		if (rr.type != WIRE_T_CNAME || !(olen = wire_name_read(pkt, len, &off, owner)) ||
+		    !wire_name_equal(owner, olen, out, n))
+			continue;
+		off = rr.rdata_off;
+		if (!(olen = wire_name_read(pkt, rr.end, &off, owner)))
+			return 0;
+		memcpy(out, owner, olen);
+		n = olen;
+	}
+	return n;
+}
+
+size_t
+wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_len,
+	     struct wire_mx *out, size_t max)
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+	uint8_t name[WIRE_MAX_NAME];
+	size_t total = 0, filled = 0, off, n;
+
+	if (!wire_iter_init(&it, pkt, len))
+		return 0;
+	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
+		off = rr.name_off;
+		if (rr.type != WIRE_T_MX || rr.rdlen < 3 || !(n = wire_name_read(pkt, len, &off, name)) ||
+		    !wire_name_equal(name, n, owner, owner_len))
+			continue;
+		struct wire_mx mx = {.preference = wire_get16(pkt + rr.rdata_off),
+				     .name_off = rr.rdata_off + 2};
+		off = mx.name_off;
+		if (!(n = wire_name_read(pkt, rr.end, &off, mx.name)))
+			continue;
+		mx.name_len = (uint16_t)n;
+		total++;
+		/* Keep the max most preferred, sorted (insertion: lists are short). */
+		size_t i = filled < max ? filled++ : max;
+		while (i > 0 && out[i - 1].preference > mx.preference) {
+			if (i < max)
+				out[i] = out[i - 1];
+			i--;
+		}
+		if (i < max)
+			out[i] = mx;
+	}
+	return total;
+}
+
 static bool
 writer_bytes(struct wire_writer *w, const void *p, size_t n)
 {
@@ -604,14 +666,15 @@ wire_truncate(uint8_t *pkt, size_t len, size_t limit)
 	struct wire_iter it;
 	struct wire_rr rr;
 	size_t question_end, authority_end;
+	int r;
 
 	if (len <= limit || !wire_iter_init(&it, pkt, len))
 		return len;
 	question_end = authority_end = it.off;
-	while (wire_iter_next(&it, &rr) == 1 && rr.section != WIRE_ADDITIONAL)
+	while ((r = wire_iter_next(&it, &rr)) == 1 && rr.section != WIRE_ADDITIONAL)
 		authority_end = rr.end;
 	wire_put16(pkt + 10, 0);
-	if (authority_end <= limit)
+	if (r >= 0 && authority_end <= limit)
 		return authority_end;
 	wire_put16(pkt + 2, (uint16_t)(wire_get16(pkt + 2) | WIRE_TC));
 	wire_put16(pkt + 6, 0);

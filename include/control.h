@@ -21,10 +21,11 @@ struct control;
 
 /* What the commands read and act on. */
 struct control_ctx {
+	struct ev_loop *loop;
 	struct stats *stats;
 	struct cache *cache;
 	const struct upstream *up;
-	const struct query_engine *qe;
+	struct query_engine *qe;
 	uint64_t started_us;
 };
 
@@ -34,7 +35,8 @@ struct control *control_new(struct ev_loop *loop, const char *path,
 			    const struct control_ctx *ctx, char *err, size_t errlen);
 void control_free(struct control *ctl);
 
-/* Answers one request line; never NULL. */
+/* Answers one request line; never NULL. Commands that wait on lookups
+ * (route) need a connection and answer an error here. */
 json_t *control_dispatch(const struct control_ctx *ctx, const char *line, size_t len);
 
 #endif

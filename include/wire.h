@@ -121,6 +121,9 @@ bool wire_name_to_text(const uint8_t *name, size_t len, char *out, size_t cap);
 /* Parses presentation form into wire form; returns the length or 0. */
 size_t wire_name_from_text(const char *text, uint8_t *out);
 
+/* "NOERROR", "NXDOMAIN", ...; NULL for codes without a common name. */
+const char *wire_rcode_name(unsigned rcode);
+
 /* Mnemonic of a type ("MX"), or NULL for types without a common name. */
 const char *wire_type_name(uint16_t type);
 
@@ -207,6 +210,11 @@ size_t wire_truncate(uint8_t *pkt, size_t len, size_t limit);
 /* Appends an OPT record (no options); returns the new length or 0. */
 size_t wire_add_opt(uint8_t *pkt, size_t len, size_t cap, uint16_t udp_size, bool dnssec_ok,
 		    uint8_t ext_rcode);
+
+/* A query for name/qtype (class IN) with the given header flags (RD...),
+ * and an OPT advertising udp_size when edns; returns the length or 0. */
+size_t wire_build_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *name,
+			size_t name_len, uint16_t qtype, bool edns, uint16_t udp_size, bool dnssec_ok);
 
 /* An answer carrying only the question (if parsed) and rcode; an OPT is
  * added when the query had one. Returns the length, or 0 if cap is short. */

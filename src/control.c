@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "query.h"
+#include "route.h"
 #include "stats.h"
 #include "upstream.h"
 #include "wire.h"
@@ -41,6 +42,7 @@ struct control_conn {
 	int fd;
 	bool eof;
 	bool discarding; /* skipping the rest of an over-long line */
+	struct route *pending; /* a command still resolving: later lines wait */
 	ev_io rio;
 	ev_io wio;
 	size_t inlen;
@@ -62,6 +64,8 @@ struct control_cmd {
 	const char *name;
 	const char *args; /* accepted argument names, comma-separated */
 	json_t *(*run)(const struct control_ctx *ctx, const json_t *req);
+	/* Commands that resolve: NULL once started (the answer comes later). */
+	json_t *(*start)(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req);
 	const char *help;
 };
 
@@ -71,6 +75,10 @@ static json_t *cmd_stats_reset(const struct control_ctx *ctx, const json_t *req)
 static json_t *cmd_flush(const struct control_ctx *ctx, const json_t *req);
 static json_t *cmd_dump(const struct control_ctx *ctx, const json_t *req);
 static json_t *cmd_help(const struct control_ctx *ctx, const json_t *req);
+static json_t *cmd_route(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req);
+static void control_route_done(void *arg, json_t *result);
+static json_t *control_run(const struct control_ctx *ctx, struct control_conn *cc, const char *line,
+			   size_t len);
 static json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *control_bad_arg(const struct control_cmd *cmd, const json_t *req);
 static bool control_dump_entry(const struct cache_entry_info *info, void *arg);
@@ -84,13 +92,14 @@ static void control_update(struct control_conn *cc);
 static void control_close(struct control_conn *cc);
 
 static const struct control_cmd control_cmds[] = {
-	{"ping", "", cmd_ping, "liveness check"},
-	{"stats", "histograms", cmd_stats, "counters, cache, upstream, latency percentiles"},
-	{"stats_reset", "", cmd_stats_reset, "zero the counters and histograms"},
-	{"flush", "name,type", cmd_flush, "drop the whole cache, or one name (and type)"},
-	{"dump", "limit", cmd_dump, "list cache entries, most recently used first"},
-	{"cache_list", "limit", cmd_dump, "same as dump"},
-	{"help", "", cmd_help, "list the commands"},
+	{"ping", "", cmd_ping, NULL, "liveness check"},
+	{"stats", "histograms", cmd_stats, NULL, "counters, cache, upstream, latency percentiles"},
+	{"stats_reset", "", cmd_stats_reset, NULL, "zero the counters and histograms"},
+	{"flush", "name,type", cmd_flush, NULL, "drop the whole cache, or one name (and type)"},
+	{"dump", "limit", cmd_dump, NULL, "list cache entries, most recently used first"},
+	{"cache_list", "limit", cmd_dump, NULL, "same as dump"},
+	{"route", "domain", NULL, cmd_route, "how mail to a domain would be routed (RFC 5321 5.1)"},
+	{"help", "", cmd_help, NULL, "list the commands"},
 };
 
 #define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
@@ -252,6 +261,20 @@ cmd_help(const struct control_ctx *ctx, const json_t *req)
 	return json_pack("{s:o}", "commands", cmds);
 }
 
+static json_t *
+cmd_route(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req)
+{
+	const char *domain = json_string_value(json_object_get(req, "domain"));
+	char err[400];
+
+	if (!domain)
+		return control_error("route: 'domain' must be a domain name");
+	if (!(cc->pending = route_start(ctx->loop, ctx->qe, domain, control_route_done, cc, err,
+					sizeof(err))))
+		return control_error("route: %s", err);
+	return NULL;
+}
+
 /* The first request key the command does not take, or NULL. */
 static const char *
 control_bad_arg(const struct control_cmd *cmd, const json_t *req)
@@ -277,9 +300,17 @@ control_bad_arg(const struct control_cmd *cmd, const json_t *req)
 json_t *
 control_dispatch(const struct control_ctx *ctx, const char *line, size_t len)
 {
+	return control_run(ctx, NULL, line, len);
+}
+
+/* One request; NULL when an asynchronous command started on cc. */
+static json_t *
+control_run(const struct control_ctx *ctx, struct control_conn *cc, const char *line, size_t len)
+{
 	json_error_t jerr;
 	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *ans = NULL;
 	const char *name, *bad;
+	bool found = false;
 
 	if (!req)
 		return control_error("invalid JSON: %s", jerr.text);
@@ -288,19 +319,27 @@ control_dispatch(const struct control_ctx *ctx, const char *line, size_t len)
 	} else if (!(name = json_string_value(json_object_get(req, "cmd")))) {
 		ans = control_error("missing \"cmd\" (a string)");
 	} else {
-		for (size_t i = 0; i < CONTROL_NCMDS && !ans; i++) {
-			if (strcmp(control_cmds[i].name, name) != 0)
+		for (size_t i = 0; i < CONTROL_NCMDS && !found; i++) {
+			const struct control_cmd *cmd = &control_cmds[i];
+			if (strcmp(cmd->name, name) != 0)
 				continue;
-			if ((bad = control_bad_arg(&control_cmds[i], req)))
+			found = true;
+			if ((bad = control_bad_arg(cmd, req)))
 				ans = control_error("%s: unknown argument '%s'", name, bad);
+			else if (cmd->run)
+				ans = cmd->run(ctx, req);
+			else if (!cc)
+				ans = control_error("%s: needs a socket connection", name);
 			else
-				ans = control_cmds[i].run(ctx, req);
+				ans = cmd->start(ctx, cc, req); /* NULL: answered later */
 		}
-		if (!ans)
+		if (!found)
 			ans = control_error("unknown command '%.64s' (try \"help\")", name);
 	}
 	json_decref(req);
-	return ans ? ans : control_error("out of memory");
+	if (!ans && !(cc && cc->pending))
+		ans = control_error("out of memory");
+	return ans;
 }
 
 static int
@@ -438,17 +477,19 @@ control_lines(struct control_conn *cc)
 	size_t start = 0;
 	char *nl;
 
-	while (!cc->eof && (nl = memchr(cc->in + start, '\n', cc->inlen - start))) {
+	while (!cc->eof && !cc->pending &&
+	       (nl = memchr(cc->in + start, '\n', cc->inlen - start))) {
 		size_t len = (size_t)(nl - (cc->in + start));
+		json_t *ans;
 		if (cc->discarding)
 			cc->discarding = false;
-		else if (len > 0)
-			control_send(cc, control_dispatch(&cc->ctl->ctx, cc->in + start, len));
+		else if (len > 0 && (ans = control_run(&cc->ctl->ctx, cc, cc->in + start, len)))
+			control_send(cc, ans);
 		start += len + 1;
 	}
 	memmove(cc->in, cc->in + start, cc->inlen - start);
 	cc->inlen -= start;
-	if (cc->inlen == sizeof(cc->in)) {
+	if (cc->inlen == sizeof(cc->in) && !cc->pending) {
 		if (!cc->discarding)
 			control_send(cc, control_error("request line over %d KiB",
 						       CONTROL_MAX_LINE / 1024));
@@ -501,7 +542,7 @@ control_update(struct control_conn *cc)
 		control_close(cc);
 		return;
 	}
-	if (cc->eof && cc->out.len == 0) {
+	if (cc->eof && cc->out.len == 0 && !cc->pending) {
 		control_close(cc);
 		return;
 	}
@@ -509,10 +550,22 @@ control_update(struct control_conn *cc)
 		ev_io_start(loop, &cc->wio);
 	else
 		ev_io_stop(loop, &cc->wio);
-	if (!cc->eof && cc->out.len < CONTROL_PAUSE_OUTPUT)
+	if (!cc->eof && !cc->pending && cc->out.len < CONTROL_PAUSE_OUTPUT)
 		ev_io_start(loop, &cc->rio);
 	else
 		ev_io_stop(loop, &cc->rio);
+}
+
+/* A route finished: answer it, then carry on with the lines that waited. */
+static void
+control_route_done(void *arg, json_t *result)
+{
+	struct control_conn *cc = arg;
+
+	cc->pending = NULL;
+	control_send(cc, result);
+	control_lines(cc);
+	control_update(cc);
 }
 
 static void
@@ -520,6 +573,8 @@ control_close(struct control_conn *cc)
 {
 	struct control *ctl = cc->ctl;
 
+	if (cc->pending)
+		route_cancel(cc->pending);
 	ev_io_stop(ctl->loop, &cc->rio);
 	ev_io_stop(ctl->loop, &cc->wio);
 	close(cc->fd);

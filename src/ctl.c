@@ -2,7 +2,7 @@
  * mxcache-ctl: the operator's client for mxcached's control socket.
  *
  *   mxcache-ctl [-s PATH] [--json | --prometheus] stats
- *   mxcache-ctl [-s PATH] flush [NAME [TYPE]] | dump [LIMIT] | ping | reset
+ *   mxcache-ctl [-s PATH] flush [NAME [TYPE]] | dump [LIMIT] | route DOMAIN | ping | reset
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +33,7 @@ static void ctl_print_prometheus(const json_t *st);
 static void ctl_prometheus_hist(const char *name, const json_t *h);
 static bool ctl_prometheus_gauge(const char *key);
 static void ctl_print_dump(const json_t *ans);
+static void ctl_print_route(const json_t *ans);
 static json_t *ctl_build(int argc, char **argv);
 static void ctl_usage(FILE *out);
 
@@ -47,6 +48,7 @@ ctl_usage(FILE *out)
 		"  reset               zero the counters\n"
 		"  flush [NAME [TYPE]] drop the cache, or one name (and type)\n"
 		"  dump [LIMIT]        list cache entries (default 100)\n"
+		"  route DOMAIN        where mail to DOMAIN goes: exchangers and addresses\n"
 		"  ping                check that the daemon answers\n"
 		"\n"
 		"  -s, --socket PATH   control socket (default %s)\n"
@@ -307,6 +309,32 @@ ctl_print_dump(const json_t *ans)
 	printf("(%zu of %.0f entries)\n", json_array_size(entries), ctl_num(ans, "total"));
 }
 
+/* The MTA's view: exchangers in preference order with their addresses. */
+static void
+ctl_print_route(const json_t *ans)
+{
+	const json_t *exchangers = json_object_get(ans, "exchangers"), *ex, *addr;
+	size_t i, j;
+
+	printf("%s  %s%s%s%s\n", json_string_value(json_object_get(ans, "domain")),
+	       json_string_value(json_object_get(ans, "rcode")),
+	       json_is_true(json_object_get(ans, "secure")) ? ", DNSSEC-secure" : ", not secure",
+	       json_is_true(json_object_get(ans, "implicit_mx")) ? ", implicit MX" : "",
+	       json_is_true(json_object_get(ans, "null_mx")) ? ", null MX" : "");
+	json_array_foreach(exchangers, i, ex) {
+		printf("  %5.0f %s\n", ctl_num(ex, "preference"),
+		       json_string_value(json_object_get(ex, "name")));
+		json_array_foreach(json_object_get(ex, "addresses"), j, addr)
+			printf("          %-40s %-4s ttl %.0f\n",
+			       json_string_value(json_object_get(addr, "address")),
+			       json_string_value(json_object_get(addr, "type")), ctl_num(addr, "ttl"));
+		if (json_object_get(ex, "problem"))
+			printf("          ! %s\n", json_string_value(json_object_get(ex, "problem")));
+	}
+	if (json_object_get(ans, "problem"))
+		printf("  ! %s\n", json_string_value(json_object_get(ans, "problem")));
+}
+
 /* The request for the command line; NULL (after a message) if it is wrong. */
 static json_t *
 ctl_build(int argc, char **argv)
@@ -320,6 +348,8 @@ ctl_build(int argc, char **argv)
 		return json_pack("{s:s}", "cmd", "ping");
 	if (strcmp(cmd, "reset") == 0 && argc == 1)
 		return json_pack("{s:s}", "cmd", "stats_reset");
+	if (strcmp(cmd, "route") == 0 && argc == 2)
+		return json_pack("{s:s, s:s}", "cmd", "route", "domain", argv[1]);
 	if (strcmp(cmd, "flush") == 0 && argc <= 3) {
 		json_t *req = json_pack("{s:s}", "cmd", "flush");
 		if (argc >= 2)
@@ -402,6 +432,8 @@ main(int argc, char **argv)
 		ctl_print_stats(ans);
 	} else if (strcmp(argv[optind], "dump") == 0) {
 		ctl_print_dump(ans);
+	} else if (strcmp(argv[optind], "route") == 0) {
+		ctl_print_route(ans);
 	} else if (strcmp(argv[optind], "flush") == 0) {
 		printf("flushed %.0f entries\n", ctl_num(ans, "removed"));
 	} else {

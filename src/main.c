@@ -100,7 +100,8 @@ mxcached_setup(struct mxcached *d)
 	query_set_hooks(d->qe, &(struct query_hooks){.answered = chaser_answered,
 						     .additional = chaser_additional,
 						     .arg = d->chaser});
-	struct control_ctx cctx = {.stats = &d->stats,
+	struct control_ctx cctx = {.loop = d->loop,
+				   .stats = &d->stats,
 				   .cache = d->cache,
 				   .up = d->up,
 				   .qe = d->qe,

@@ -61,11 +61,6 @@ static void stats_set(json_t *obj, const char *key, uint64_t v);
 static void stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix);
 static json_t *stats_hist_buckets(const struct stats_hist *h);
 
-static const char *const stats_rcode_names[] = {
-	[0] = "NOERROR", [1] = "FORMERR", [2] = "SERVFAIL", [3] = "NXDOMAIN",
-	[4] = "NOTIMP",  [5] = "REFUSED", [16] = "BADVERS",
-};
-
 /* Query types always listed, even at zero, so graphs have their series. */
 static const uint16_t stats_fixed_types[] = {1, 2, 5, 6, 12, 15, 16, 28, 33, 43, 48, 52, 255};
 
@@ -141,9 +136,7 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	}
 	stats_set(obj, "queries.by_type.other", st->type_other);
 	for (unsigned r = 0; r < STATS_RCODES; r++) {
-		const char *name = r < sizeof(stats_rcode_names) / sizeof(stats_rcode_names[0])
-					   ? stats_rcode_names[r]
-					   : NULL;
+		const char *name = wire_rcode_name(r);
 		if (!name && !st->by_rcode[r])
 			continue;
 		if (name)

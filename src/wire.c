@@ -198,6 +198,18 @@ static const struct {
 };
 
 const char *
+wire_rcode_name(unsigned rcode)
+{
+	static const char *const names[] = {
+		[WIRE_NOERROR] = "NOERROR", [WIRE_FORMERR] = "FORMERR", [WIRE_SERVFAIL] = "SERVFAIL",
+		[WIRE_NXDOMAIN] = "NXDOMAIN", [WIRE_NOTIMP] = "NOTIMP", [WIRE_REFUSED] = "REFUSED",
+		[WIRE_BADVERS] = "BADVERS",
+	};
+
+	return rcode < sizeof(names) / sizeof(names[0]) ? names[rcode] : NULL;
+}
+
+const char *
 wire_type_name(uint16_t type)
 {
 	for (size_t i = 0; i < sizeof(wire_types) / sizeof(wire_types[0]); i++)
@@ -697,6 +709,24 @@ wire_add_opt(uint8_t *pkt, size_t len, size_t cap, uint16_t udp_size, bool dnsse
 	wire_put16(p + 9, 0);
 	wire_put16(pkt + 10, (uint16_t)(wire_get16(pkt + 10) + 1));
 	return len + WIRE_OPT_LEN;
+}
+
+size_t
+wire_build_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *name,
+		 size_t name_len, uint16_t qtype, bool edns, uint16_t udp_size, bool dnssec_ok)
+{
+	size_t len = WIRE_HEADER_LEN + name_len + 4;
+
+	if (len > cap)
+		return 0;
+	memset(out, 0, WIRE_HEADER_LEN);
+	wire_put16(out, id);
+	wire_put16(out + 2, flags);
+	wire_put16(out + 4, 1);
+	memcpy(out + WIRE_HEADER_LEN, name, name_len);
+	wire_put16(out + WIRE_HEADER_LEN + name_len, qtype);
+	wire_put16(out + WIRE_HEADER_LEN + name_len + 2, WIRE_CLASS_IN);
+	return edns ? wire_add_opt(out, len, cap, udp_size, dnssec_ok, 0) : len;
 }
 
 size_t

@@ -470,14 +470,16 @@ control_send(struct control_conn *cc, json_t *ans)
 	free(text);
 }
 
-/* Answers each complete line in the input buffer. */
+/* Answers the complete lines in the input buffer, while the client keeps
+ * up with its answers: a batch of requests from a client that does not read
+ * waits in the buffer instead of holding the loop. */
 static void
 control_lines(struct control_conn *cc)
 {
 	size_t start = 0;
 	char *nl;
 
-	while (!cc->eof && !cc->pending &&
+	while (!cc->eof && !cc->pending && cc->out.len < CONTROL_PAUSE_OUTPUT &&
 	       (nl = memchr(cc->in + start, '\n', cc->inlen - start))) {
 		size_t len = (size_t)(nl - (cc->in + start));
 		json_t *ans;
@@ -489,7 +491,7 @@ control_lines(struct control_conn *cc)
 	}
 	memmove(cc->in, cc->in + start, cc->inlen - start);
 	cc->inlen -= start;
-	if (cc->inlen == sizeof(cc->in) && !cc->pending) {
+	if (cc->inlen == sizeof(cc->in) && !memchr(cc->in, '\n', cc->inlen)) {
 		if (!cc->discarding)
 			control_send(cc, control_error("request line over %d KiB",
 						       CONTROL_MAX_LINE / 1024));
@@ -528,6 +530,7 @@ control_writable(struct ev_loop *loop, ev_io *w, int revents)
 		control_close(cc);
 		return;
 	}
+	control_lines(cc);
 	control_update(cc);
 }
 
@@ -550,7 +553,8 @@ control_update(struct control_conn *cc)
 		ev_io_start(loop, &cc->wio);
 	else
 		ev_io_stop(loop, &cc->wio);
-	if (!cc->eof && !cc->pending && cc->out.len < CONTROL_PAUSE_OUTPUT)
+	if (!cc->eof && !cc->pending && cc->out.len < CONTROL_PAUSE_OUTPUT &&
+	    cc->inlen < sizeof(cc->in))
 		ev_io_start(loop, &cc->rio);
 	else
 		ev_io_stop(loop, &cc->rio);

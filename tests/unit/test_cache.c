@@ -124,11 +124,11 @@ insert_lookup(void **state)
 	uint8_t wire[100], want[100];
 	const struct cache_answer *a;
 
-		assert_non_null(c);
+	assert_non_null(c);
 	t_fill(wire, sizeof(wire), 1);
 	memcpy(want, wire, sizeof(want));
-	assert_true(cache_insert(c, t_key(&tk, "mx1.example.com", WIRE_T_MX, 0), wire,
-				 sizeof(wire), 300, true, 5000));
+	assert_true(cache_insert(c, t_key(&tk, "mx1.example.com", WIRE_T_MX, 0), wire, sizeof(wire),
+				 300, true, 5000));
 	memset(wire, 0, sizeof(wire)); /* the cache keeps its own copy */
 
 	a = cache_lookup(c, t_key(&tk, "mx1.example.com", WIRE_T_MX, 0), 6000);
@@ -157,7 +157,7 @@ lookup_case_insensitive(void **state)
 	struct t_key tk;
 	const struct cache_answer *a;
 
-		assert_true(t_put(c, "mx1.example.com", WIRE_T_A, 40, 300, 0));
+	assert_true(t_put(c, "mx1.example.com", WIRE_T_A, 40, 300, 0));
 	a = cache_lookup(c, t_key(&tk, "MX1.Example.COM", WIRE_T_A, 0), 1);
 	assert_non_null(a);
 	assert_int_equal(a->len, 40);
@@ -179,7 +179,7 @@ key_fields_distinct(void **state)
 	const struct cache_answer *a;
 	uint8_t wire[8];
 
-		k[0] = t_key(&keys[0], "example.com", WIRE_T_A, 0);
+	k[0] = t_key(&keys[0], "example.com", WIRE_T_A, 0);
 	k[1] = t_key(&keys[1], "example.com", WIRE_T_AAAA, 0);
 	k[2] = t_key(&keys[2], "example.com", WIRE_T_A, 0);
 	keys[2].k.qclass = 3; /* CH */
@@ -214,7 +214,7 @@ reinsert_replaces(void **state)
 	uint8_t w1[50], w2[80];
 	struct cache_stats st;
 
-		t_fill(w1, sizeof(w1), 1);
+	t_fill(w1, sizeof(w1), 1);
 	t_fill(w2, sizeof(w2), 2);
 	assert_true(cache_insert(c, k, w1, sizeof(w1), 60, true, 0));
 	assert_true(cache_insert(c, k, w2, sizeof(w2), 120, false, 1000));
@@ -244,7 +244,7 @@ expiry_boundary(void **state)
 	struct cache *c = t_new(state, 1 << 20);
 	struct cache_stats st;
 
-		assert_true(t_put(c, "example.com", WIRE_T_A, 30, 60, 1000));
+	assert_true(t_put(c, "example.com", WIRE_T_A, 30, 60, 1000));
 	assert_true(t_has(c, "example.com", WIRE_T_A, 1000 + 60 * 1000 - 1));
 	assert_false(t_has(c, "example.com", WIRE_T_A, 1000 + 60 * 1000));
 	st = t_stats(c);
@@ -265,7 +265,7 @@ expire_sweep(void **state)
 {
 	struct cache *c = t_new(state, 1 << 20);
 
-		assert_int_equal(cache_next_expiry(c, 0), -1);
+	assert_int_equal(cache_next_expiry(c, 0), -1);
 	assert_true(t_put(c, "a.example", WIRE_T_A, 10, 10, 0));   /* 10000 */
 	assert_true(t_put(c, "b.example", WIRE_T_A, 10, 30, 0));   /* 30000 */
 	assert_true(t_put(c, "c.example", WIRE_T_A, 10, 20, 0));   /* 20000 */
@@ -303,7 +303,7 @@ expire_random(void **state)
 	uint32_t rng = 12345;
 	uint64_t now = 0;
 
-		memset(expires, 0, sizeof(expires));
+	memset(expires, 0, sizeof(expires));
 	for (int round = 0; round < 3 * N; round++) {
 		unsigned i = t_rand(&rng) % N;
 		uint32_t ttl = 1 + t_rand(&rng) % 500;
@@ -352,10 +352,10 @@ lru_eviction(void **state)
 	struct t_key tk;
 	size_t cost = cache_entry_cost(t_key(&tk, "e0.example", WIRE_T_A, 0)->name_len, 64);
 	struct cache *c = t_new(state, N * cost);
-	char name[16];
+	char name[32];
 	struct cache_stats st;
 
-		for (int i = 0; i < N; i++) {
+	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "e%d.example", i);
 		assert_true(t_put(c, name, WIRE_T_A, 64, 300, (uint64_t)i));
 	}
@@ -405,7 +405,7 @@ bytes_bound(void **state)
 	uint64_t sum = 0, found = 0;
 	struct cache_stats st;
 
-		for (int i = 0; i < 5000; i++) {
+	for (int i = 0; i < 5000; i++) {
 		snprintf(name, sizeof(name), "k%u.example.com", t_rand(&rng) % KEYS);
 		assert_true(t_put(c, name, WIRE_T_A, 1 + t_rand(&rng) % 2000,
 				  1 + t_rand(&rng) % 1000, (uint64_t)i));
@@ -442,7 +442,7 @@ too_large_refused(void **state)
 	struct cache *c = t_new(state, max);
 	struct cache_stats st;
 
-		assert_false(t_put(c, "x.example", WIRE_T_A, 101, 300, 0));
+	assert_false(t_put(c, "x.example", WIRE_T_A, 101, 300, 0));
 	assert_int_equal(t_stats(c).inserts, 0);
 	assert_true(t_put(c, "x.example", WIRE_T_A, 100, 300, 0));
 	assert_int_equal(t_stats(c).bytes, max);
@@ -465,7 +465,7 @@ ttl_zero_refused(void **state)
 {
 	struct cache *c = t_new(state, 1 << 20);
 
-		assert_false(t_put(c, "example.com", WIRE_T_A, 20, 0, 0));
+	assert_false(t_put(c, "example.com", WIRE_T_A, 20, 0, 0));
 	assert_false(t_has(c, "example.com", WIRE_T_A, 0));
 	assert_int_equal(t_stats(c).entries, 0);
 	assert_int_equal(t_stats(c).inserts, 0);
@@ -479,7 +479,7 @@ flush_empties(void **state)
 	char name[32];
 	struct cache_stats st;
 
-		for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "f%d.example", i);
 		assert_true(t_put(c, name, WIRE_T_A, 50, 300, 0));
 	}
@@ -506,7 +506,7 @@ stats_counts(void **state)
 	struct cache *c = t_new(state, 12345);
 	struct cache_stats st = t_stats(c);
 
-		assert_int_equal(st.entries, 0);
+	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.hits + st.misses + st.inserts + st.evictions + st.expired, 0);
 	assert_int_equal(st.max_bytes, 12345);
 	assert_false(t_has(c, "a.example", WIRE_T_A, 0));
@@ -539,11 +539,11 @@ many_entries(void **state)
 	uint8_t wire[4];
 	const struct cache_answer *a;
 
-		for (uint32_t i = 0; i < N; i++) {
+	for (uint32_t i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "h%u.example.com", i);
 		wire_put32(wire, i);
-		assert_true(cache_insert(c, t_key(&tk, name, WIRE_T_A, 0), wire, 4, 3600, false,
-					 i));
+		assert_true(
+		    cache_insert(c, t_key(&tk, name, WIRE_T_A, 0), wire, 4, 3600, false, i));
 	}
 	assert_int_equal(t_stats(c).entries, N);
 	assert_int_equal(t_stats(c).evictions, 0);
@@ -591,22 +591,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(insert_lookup, t_teardown),
-		cmocka_unit_test_teardown(lookup_case_insensitive, t_teardown),
-		cmocka_unit_test_teardown(key_fields_distinct, t_teardown),
-		cmocka_unit_test_teardown(reinsert_replaces, t_teardown),
-		cmocka_unit_test_teardown(expiry_boundary, t_teardown),
-		cmocka_unit_test_teardown(expire_sweep, t_teardown),
-		cmocka_unit_test_teardown(expire_random, t_teardown),
-		cmocka_unit_test_teardown(lru_eviction, t_teardown),
-		cmocka_unit_test_teardown(bytes_bound, t_teardown),
-		cmocka_unit_test_teardown(too_large_refused, t_teardown),
-		cmocka_unit_test_teardown(ttl_zero_refused, t_teardown),
-		cmocka_unit_test_teardown(flush_empties, t_teardown),
-		cmocka_unit_test_teardown(stats_counts, t_teardown),
-		cmocka_unit_test_teardown(many_entries, t_teardown),
-		cmocka_unit_test(free_null),
-		cmocka_unit_test(siphash_vectors),
+	    cmocka_unit_test_teardown(insert_lookup, t_teardown),
+	    cmocka_unit_test_teardown(lookup_case_insensitive, t_teardown),
+	    cmocka_unit_test_teardown(key_fields_distinct, t_teardown),
+	    cmocka_unit_test_teardown(reinsert_replaces, t_teardown),
+	    cmocka_unit_test_teardown(expiry_boundary, t_teardown),
+	    cmocka_unit_test_teardown(expire_sweep, t_teardown),
+	    cmocka_unit_test_teardown(expire_random, t_teardown),
+	    cmocka_unit_test_teardown(lru_eviction, t_teardown),
+	    cmocka_unit_test_teardown(bytes_bound, t_teardown),
+	    cmocka_unit_test_teardown(too_large_refused, t_teardown),
+	    cmocka_unit_test_teardown(ttl_zero_refused, t_teardown),
+	    cmocka_unit_test_teardown(flush_empties, t_teardown),
+	    cmocka_unit_test_teardown(stats_counts, t_teardown),
+	    cmocka_unit_test_teardown(many_entries, t_teardown),
+	    cmocka_unit_test(free_null),
+	    cmocka_unit_test(siphash_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -15,7 +17,7 @@
 /* ---- a tiny packet builder ---------------------------------------- */
 
 struct t_pkt {
-	uint8_t b[8192];
+	uint8_t b[WIRE_MAX_MSG];
 	size_t len;
 };
 
@@ -172,10 +174,18 @@ t_query(struct t_pkt *p, unsigned id, unsigned flags, const char *name, unsigned
 	t_question(p, name, qtype);
 }
 
+/* Parses a copy of exactly p->len bytes, so ASan sees any read past it. */
 static enum wire_verdict
 t_parse(const struct t_pkt *p, struct wire_query *q)
 {
-	return wire_parse_query(p->b, p->len, q);
+	uint8_t *exact = malloc(p->len ? p->len : 1);
+	enum wire_verdict v;
+
+	assert_non_null(exact);
+	memcpy(exact, p->b, p->len);
+	v = wire_parse_query(exact, p->len, q);
+	free(exact);
+	return v;
 }
 
 /* Asserts the name at *off decodes to dotted and moves *off past it. */
@@ -512,6 +522,14 @@ parse_query_other_sections(void **state)
 
 	t_query(&p, 1, 0, "example.com", WIRE_T_A);
 	t_a(&p, 12, 60);
+	t_bump(&p, 8);
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+
+	/* The counts alone are enough. */
+	t_query(&p, 1, 0, "example.com", WIRE_T_A);
+	t_bump(&p, 6);
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	t_query(&p, 1, 0, "example.com", WIRE_T_A);
 	t_bump(&p, 8);
 	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
 }
@@ -857,6 +875,29 @@ name_text_rejects(void **state)
 	memset(text, 'l', 64);
 	strcpy(text + 64, ".example.");
 	assert_int_equal(wire_name_from_text(text, w), 0);
+	/* The same for the last label, with and without the trailing dot. */
+	strcpy(text, "example.");
+	memset(text + 8, 'l', 63);
+	strcpy(text + 8 + 63, ".");
+	assert_int_equal(wire_name_from_text(text, w), 8 + 1 + 63 + 1);
+	text[8 + 63] = '\0';
+	assert_int_equal(wire_name_from_text(text, w), 8 + 1 + 63 + 1);
+	memset(text + 8, 'l', 64);
+	strcpy(text + 8 + 64, ".");
+	assert_int_equal(wire_name_from_text(text, w), 0);
+	text[8 + 64] = '\0';
+	assert_int_equal(wire_name_from_text(text, w), 0);
+
+	/* 127 one-letter labels make 255 bytes, 128 make 257. */
+	for (int i = 0; i < 128; i++)
+		memcpy(text + 2 * i, "a.", 2);
+	text[2 * 127] = '\0';
+	assert_int_equal(wire_name_from_text(text, w), 255);
+	text[2 * 127 - 1] = '\0';
+	assert_int_equal(wire_name_from_text(text, w), 255);
+	memcpy(text + 2 * 126, "a.a.", 4);
+	text[2 * 128] = '\0';
+	assert_int_equal(wire_name_from_text(text, w), 0);
 
 	/* 63.63.63.61 is 255 bytes in wire form, 63.63.63.62 is 256. */
 	for (int i = 0; i < 3; i++) {
@@ -939,8 +980,8 @@ iter_sections(void **state)
 	struct wire_iter it;
 	struct wire_rr rr;
 	const unsigned types[] = {WIRE_T_CNAME, WIRE_T_A, WIRE_T_NS, WIRE_T_A, WIRE_T_OPT};
-	const enum wire_section secs[] = {WIRE_ANSWER, WIRE_ANSWER, WIRE_AUTHORITY,
-					  WIRE_ADDITIONAL, WIRE_ADDITIONAL};
+	const enum wire_section secs[] = {WIRE_ANSWER, WIRE_ANSWER, WIRE_AUTHORITY, WIRE_ADDITIONAL,
+					  WIRE_ADDITIONAL};
 	const uint32_t ttls[] = {300, 60, 3600, 7200, 0x8000u};
 	size_t off;
 
@@ -1302,14 +1343,27 @@ copy_keeps_asked_dnssec(void **state)
 	t_types(out, n, "RRSIG RRSIG");
 	t_check_msg(out, n, 2, 0, 0);
 
-	/* example.com NSEC: the NSEC answer stays, the RRSIG goes. */
-	t_hdr(&p, 1, WIRE_QR, 1, 2, 0, 0);
+	/* example.com NSEC: the NSEC answer stays, the RRSIG and the NSEC in
+	 * the authority section go. */
+	t_hdr(&p, 1, WIRE_QR, 1, 2, 1, 0);
 	t_question(&p, "example.com", WIRE_T_NSEC);
 	t_opaque(&p, 12, WIRE_T_NSEC, "nsec-bits");
 	t_opaque(&p, 12, WIRE_T_RRSIG, "sig-of-NSEC");
+	t_opaque(&p, 12, WIRE_T_NSEC, "other-nsec");
 	n = wire_copy(p.b, p.len, WIRE_DROP_DNSSEC, out, sizeof(out));
 	assert_int_not_equal(n, 0);
 	t_types(out, n, "NSEC");
+	t_check_msg(out, n, 1, 0, 0);
+
+	/* example.com DS: a DS in the authority section still goes. */
+	t_hdr(&p, 1, WIRE_QR, 1, 1, 1, 0);
+	t_question(&p, "example.com", WIRE_T_DS);
+	t_opaque(&p, 12, WIRE_T_DS, "ds-digest");
+	t_opaque(&p, 12, WIRE_T_DS, "other-ds");
+	n = wire_copy(p.b, p.len, WIRE_DROP_DNSSEC, out, sizeof(out));
+	assert_int_not_equal(n, 0);
+	t_types(out, n, "DS");
+	t_check_msg(out, n, 1, 0, 0);
 }
 
 /* Later names point into an RRSIG (its owner, and the signer name in its
@@ -1456,6 +1510,49 @@ copy_rdata_names(void **state)
 	t_nth(p.b, p.len, 3, &in_rr);
 	assert_memory_equal(out + off, p.b + in_rr.end - 20, 20);
 	assert_int_equal(off + 20, rr.end);
+}
+
+/* Past 16 KiB a name cannot be a compression target any more, and the
+ * writer remembers a bounded number of targets: the copy must still be
+ * valid, with every name as it was. */
+static void
+copy_large_message(void **state)
+{
+	enum { N = 400 };
+	static struct t_pkt p;
+	static uint8_t out[WIRE_MAX_MSG];
+	uint8_t txt[60];
+	char name[32];
+	struct wire_iter it;
+	struct wire_rr rr;
+	size_t n, r, off;
+
+	(void)state;
+	memset(txt, 'x', sizeof(txt));
+	t_hdr(&p, 1, WIRE_QR, 1, N, 0, 0);
+	t_question(&p, "example.com", WIRE_T_TXT);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "r%u", i);
+		t_labels(&p, name);
+		t_ptr(&p, 12);
+		r = t_rr(&p, WIRE_T_TXT, 300);
+		t_u8(&p, sizeof(txt));
+		t_bytes(&p, txt, sizeof(txt));
+		t_rr_end(&p, r);
+	}
+	assert_true(p.len > 0x4000 + 1000);
+	n = wire_copy(p.b, p.len, WIRE_DROP_DNSSEC, out, sizeof(out));
+	assert_int_not_equal(n, 0);
+	assert_true(n <= p.len);
+	t_check_msg(out, n, N, 0, 0);
+	assert_true(wire_iter_init(&it, out, n));
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(wire_iter_next(&it, &rr), 1);
+		snprintf(name, sizeof(name), "r%u.example.com", i);
+		off = rr.name_off;
+		t_expect_name(out, n, &off, name);
+		assert_int_equal(rr.rdlen, 1 + sizeof(txt));
+	}
 }
 
 static void
@@ -1698,8 +1795,7 @@ error_reply_edns(void **state)
 	assert_int_equal(t_parse(&p, &q), WIRE_BAD_VERSION);
 	n = wire_error_reply(&q, WIRE_BADVERS, out, sizeof(out));
 	assert_int_equal(n, qlen + WIRE_OPT_LEN);
-	assert_int_equal(WIRE_RCODE(wire_get16(out + 2)), 0);
-	assert_int_not_equal(wire_get16(out + 2) & WIRE_QR, 0);
+	assert_int_equal(wire_get16(out + 2), WIRE_QR | WIRE_RD | WIRE_RA); /* rcode 0 */
 	t_check_msg(out, n, 0, 0, 1);
 	t_nth(out, n, 0, &rr);
 	assert_int_equal(rr.type, WIRE_T_OPT);
@@ -1765,52 +1861,53 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_query_good),
-		cmocka_unit_test(parse_query_root),
-		cmocka_unit_test(parse_query_edns),
-		cmocka_unit_test(parse_query_short_header),
-		cmocka_unit_test(parse_query_response_dropped),
-		cmocka_unit_test(parse_query_qdcount),
-		cmocka_unit_test(parse_query_long_label),
-		cmocka_unit_test(parse_query_long_name),
-		cmocka_unit_test(parse_query_pointer_loops),
-		cmocka_unit_test(parse_query_bad_pointers),
-		cmocka_unit_test(parse_query_truncated_name),
-		cmocka_unit_test(parse_query_other_sections),
-		cmocka_unit_test(parse_query_two_opts),
-		cmocka_unit_test(parse_query_opt_owner),
-		cmocka_unit_test(parse_query_opt_options_overrun),
-		cmocka_unit_test(parse_query_trailing_garbage),
-		cmocka_unit_test(parse_query_bad_version),
-		cmocka_unit_test(parse_query_bad_opcode),
-		cmocka_unit_test(parse_query_qtype_opt),
-		cmocka_unit_test(reply_limit),
-		cmocka_unit_test(name_read_compressed),
-		cmocka_unit_test(name_read_bad_pointers),
-		cmocka_unit_test(name_read_too_long_decompressed),
-		cmocka_unit_test(name_text_roundtrip),
-		cmocka_unit_test(name_text_rejects),
-		cmocka_unit_test(name_to_text_small_cap),
-		cmocka_unit_test(name_lower_equal),
-		cmocka_unit_test(iter_sections),
-		cmocka_unit_test(iter_malformed),
-		cmocka_unit_test(age_ttls),
-		cmocka_unit_test(min_ttl),
-		cmocka_unit_test(negative_ttl),
-		cmocka_unit_test(copy_drop_dnssec),
-		cmocka_unit_test(copy_keeps_asked_dnssec),
-		cmocka_unit_test(copy_pointers_into_dropped),
-		cmocka_unit_test(copy_rdata_names),
-		cmocka_unit_test(copy_small_buffer),
-		cmocka_unit_test(copy_malformed),
-		cmocka_unit_test(truncate_drops_additional),
-		cmocka_unit_test(truncate_sets_tc),
-		cmocka_unit_test(truncate_small_unchanged),
-		cmocka_unit_test(add_opt),
-		cmocka_unit_test(error_reply_echo),
-		cmocka_unit_test(error_reply_edns),
-		cmocka_unit_test(error_reply_no_question),
-		cmocka_unit_test(error_reply_small_cap),
+	    cmocka_unit_test(parse_query_good),
+	    cmocka_unit_test(parse_query_root),
+	    cmocka_unit_test(parse_query_edns),
+	    cmocka_unit_test(parse_query_short_header),
+	    cmocka_unit_test(parse_query_response_dropped),
+	    cmocka_unit_test(parse_query_qdcount),
+	    cmocka_unit_test(parse_query_long_label),
+	    cmocka_unit_test(parse_query_long_name),
+	    cmocka_unit_test(parse_query_pointer_loops),
+	    cmocka_unit_test(parse_query_bad_pointers),
+	    cmocka_unit_test(parse_query_truncated_name),
+	    cmocka_unit_test(parse_query_other_sections),
+	    cmocka_unit_test(parse_query_two_opts),
+	    cmocka_unit_test(parse_query_opt_owner),
+	    cmocka_unit_test(parse_query_opt_options_overrun),
+	    cmocka_unit_test(parse_query_trailing_garbage),
+	    cmocka_unit_test(parse_query_bad_version),
+	    cmocka_unit_test(parse_query_bad_opcode),
+	    cmocka_unit_test(parse_query_qtype_opt),
+	    cmocka_unit_test(reply_limit),
+	    cmocka_unit_test(name_read_compressed),
+	    cmocka_unit_test(name_read_bad_pointers),
+	    cmocka_unit_test(name_read_too_long_decompressed),
+	    cmocka_unit_test(name_text_roundtrip),
+	    cmocka_unit_test(name_text_rejects),
+	    cmocka_unit_test(name_to_text_small_cap),
+	    cmocka_unit_test(name_lower_equal),
+	    cmocka_unit_test(iter_sections),
+	    cmocka_unit_test(iter_malformed),
+	    cmocka_unit_test(age_ttls),
+	    cmocka_unit_test(min_ttl),
+	    cmocka_unit_test(negative_ttl),
+	    cmocka_unit_test(copy_drop_dnssec),
+	    cmocka_unit_test(copy_keeps_asked_dnssec),
+	    cmocka_unit_test(copy_pointers_into_dropped),
+	    cmocka_unit_test(copy_rdata_names),
+	    cmocka_unit_test(copy_large_message),
+	    cmocka_unit_test(copy_small_buffer),
+	    cmocka_unit_test(copy_malformed),
+	    cmocka_unit_test(truncate_drops_additional),
+	    cmocka_unit_test(truncate_sets_tc),
+	    cmocka_unit_test(truncate_small_unchanged),
+	    cmocka_unit_test(add_opt),
+	    cmocka_unit_test(error_reply_echo),
+	    cmocka_unit_test(error_reply_edns),
+	    cmocka_unit_test(error_reply_no_question),
+	    cmocka_unit_test(error_reply_small_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

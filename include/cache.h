@@ -102,7 +102,7 @@ struct cache_entry_info {
 	uint16_t qclass;
 	uint8_t flags;
 	uint32_t ttl_left; /* seconds, rounded down */
-	size_t bytes;      /* cost against the bound */
+	size_t bytes;	   /* cost against the bound */
 	const struct cache_answer *ans;
 };
 

@@ -24,8 +24,8 @@ struct chaser;
 struct chaser_options {
 	bool enabled;
 	unsigned max_exchangers; /* chased per answer, most preferred first */
-	bool tlsa;               /* also _25._tcp.<exchanger> TLSA for secure MX sets */
-	bool additional;         /* exchanger addresses in MX replies */
+	bool tlsa;		 /* also _25._tcp.<exchanger> TLSA for secure MX sets */
+	bool additional;	 /* exchanger addresses in MX replies */
 };
 
 struct chaser *chaser_new(const struct chaser_options *opts, struct query_engine *qe,

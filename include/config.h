@@ -38,8 +38,7 @@ enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };
 
 /* Fills cfg from argv (and the file named by -c); CONFIG_EXIT after
  * --help or --version, CONFIG_ERROR with err set on bad input. */
-enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
-			       size_t errlen);
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_free(struct config *cfg);
 void config_usage(FILE *out);
 

@@ -31,8 +31,8 @@ struct control_ctx {
 
 /* Listens on path (mode 0660), replacing a stale socket left by a crash
  * but refusing to take over one a live daemon still answers on. */
-struct control *control_new(struct ev_loop *loop, const char *path,
-			    const struct control_ctx *ctx, char *err, size_t errlen);
+struct control *control_new(struct ev_loop *loop, const char *path, const struct control_ctx *ctx,
+			    char *err, size_t errlen);
 void control_free(struct control *ctl);
 
 /* Answers one request line; never NULL. Commands that wait on lookups

@@ -46,9 +46,9 @@ enum query_origin {
 
 enum query_prefetch_result {
 	QUERY_PREFETCH_STARTED,
-	QUERY_PREFETCH_CACHED,  /* fresh in the cache already */
+	QUERY_PREFETCH_CACHED,	/* fresh in the cache already */
 	QUERY_PREFETCH_RUNNING, /* a lookup for it is in flight */
-	QUERY_PREFETCH_FULL,    /* too many background lookups at once */
+	QUERY_PREFETCH_FULL,	/* too many background lookups at once */
 };
 
 struct cache_key;
@@ -67,14 +67,14 @@ struct query_hooks {
 };
 
 struct query_options {
-	uint32_t min_ttl;          /* clamps positive TTLs from below */
-	uint32_t max_ttl;          /* clamps positive TTLs from above */
+	uint32_t min_ttl;	   /* clamps positive TTLs from below */
+	uint32_t max_ttl;	   /* clamps positive TTLs from above */
 	uint32_t max_negative_ttl; /* clamps RFC 2308 negative TTLs */
-	unsigned timeout_ms;       /* a client waits at most this long */
-	size_t max_inflight;       /* distinct upstream lookups at once */
-	size_t max_waiters;        /* clients sharing one lookup */
-	size_t max_background;     /* chaser and refresh lookups at once */
-	bool refresh;              /* refresh MX and prefetched entries near expiry */
+	unsigned timeout_ms;	   /* a client waits at most this long */
+	size_t max_inflight;	   /* distinct upstream lookups at once */
+	size_t max_waiters;	   /* clients sharing one lookup */
+	size_t max_background;	   /* chaser and refresh lookups at once */
+	bool refresh;		   /* refresh MX and prefetched entries near expiry */
 };
 
 struct query_engine *query_new(struct ev_loop *loop, const struct query_options *opts,
@@ -86,8 +86,8 @@ void query_free(struct query_engine *qe);
 
 /* Handles one packet from peer; the reply may be delivered before this
  * returns (cache hit, error) or later (upstream). */
-void query_handle(struct query_engine *qe, struct query_client *client,
-		  const struct sockaddr *peer, const uint8_t *pkt, size_t len);
+void query_handle(struct query_engine *qe, struct query_client *client, const struct sockaddr *peer,
+		  const uint8_t *pkt, size_t len);
 
 size_t query_inflight(const struct query_engine *qe);
 

@@ -46,20 +46,20 @@ struct stats {
 	uint64_t tcp_rejected;
 	uint64_t tcp_timeouts;
 	uint64_t udp_send_errors;
-	uint64_t refreshes; /* background lookups for entries near expiry */
-	uint64_t mx_answers;     /* MX answers from upstream the chaser looked at */
-	uint64_t mx_implicit;    /* NODATA for MX: the domain is its own exchanger */
-	uint64_t mx_null;        /* RFC 7505 null MX: nothing to chase */
-	uint64_t mx_exchangers;  /* exchangers chased */
-	uint64_t mx_prefetches;  /* lookups the chaser started */
+	uint64_t refreshes;	/* background lookups for entries near expiry */
+	uint64_t mx_answers;	/* MX answers from upstream the chaser looked at */
+	uint64_t mx_implicit;	/* NODATA for MX: the domain is its own exchanger */
+	uint64_t mx_null;	/* RFC 7505 null MX: nothing to chase */
+	uint64_t mx_exchangers; /* exchangers chased */
+	uint64_t mx_prefetches; /* lookups the chaser started */
 	uint64_t mx_skipped_cached;
 	uint64_t mx_skipped_running;
-	uint64_t mx_capped;      /* exchangers or lookups left out by the caps */
-	uint64_t mx_additional;  /* address records put in MX replies */
-	uint64_t prefetch_hits;  /* client queries answered from a prefetched entry */
-	struct stats_hist latency;          /* every answered query, microseconds */
-	struct stats_hist latency_hit;      /* answered from the cache */
-	struct stats_hist latency_miss;     /* answered after an upstream lookup */
+	uint64_t mx_capped;		    /* exchangers or lookups left out by the caps */
+	uint64_t mx_additional;		    /* address records put in MX replies */
+	uint64_t prefetch_hits;		    /* client queries answered from a prefetched entry */
+	struct stats_hist latency;	    /* every answered query, microseconds */
+	struct stats_hist latency_hit;	    /* answered from the cache */
+	struct stats_hist latency_miss;	    /* answered after an upstream lookup */
 	struct stats_hist latency_upstream; /* one libunbound lookup */
 };
 

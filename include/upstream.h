@@ -16,9 +16,9 @@ struct upstream;
 struct upstream_req;
 
 struct upstream_options {
-	const char *root_hints;   /* NULL: libunbound's built-in hints */
+	const char *root_hints;	  /* NULL: libunbound's built-in hints */
 	const char *trust_anchor; /* NULL: the default rule; "none": no validation */
-	char **stubs;             /* "ZONE=ADDR[@PORT]" */
+	char **stubs;		  /* "ZONE=ADDR[@PORT]" */
 	size_t nstubs;
 	char **forwards; /* "ADDR[@PORT]" */
 	size_t nforwards;
@@ -27,7 +27,7 @@ struct upstream_options {
 };
 
 struct upstream_result {
-	bool ok;            /* false: no answer (timeout, network, internal error) */
+	bool ok;	    /* false: no answer (timeout, network, internal error) */
 	const uint8_t *pkt; /* the whole answer message; NULL when !ok */
 	size_t len;
 	bool secure;
@@ -40,8 +40,8 @@ typedef void (*upstream_cb)(void *arg, const struct upstream_result *res);
 /* The system root key used when no anchor is given and the root is the real one. */
 #define UPSTREAM_SYSTEM_ANCHOR "/usr/share/dns/root.key"
 
-struct upstream *upstream_new(struct ev_loop *loop, const struct upstream_options *opts,
-			      char *err, size_t errlen);
+struct upstream *upstream_new(struct ev_loop *loop, const struct upstream_options *opts, char *err,
+			      size_t errlen);
 void upstream_free(struct upstream *up);
 
 /* Which trust anchor file is in force ("none" when not validating). */

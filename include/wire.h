@@ -18,7 +18,7 @@
 #define WIRE_MAX_MSG 65535
 #define WIRE_OPT_LEN 11 /* an OPT record without options */
 #define WIRE_MIN_UDP 512
-#define WIRE_MAX_UDP 1232 /* DNS flag day 2020 default */
+#define WIRE_MAX_UDP 1232	/* DNS flag day 2020 default */
 #define WIRE_NAME_TEXT_MAX 1024 /* presentation form, worst case \DDD escapes */
 
 /* Header flags, as they sit in the 16-bit flags word. */
@@ -78,8 +78,8 @@ enum wire_section { WIRE_ANSWER = 0, WIRE_AUTHORITY = 1, WIRE_ADDITIONAL = 2 };
 
 /* What wire_parse_query concluded about a packet. */
 enum wire_verdict {
-	WIRE_OK,          /* a well-formed standard query */
-	WIRE_DROP,        /* not worth an answer: no header, or a response */
+	WIRE_OK,	  /* a well-formed standard query */
+	WIRE_DROP,	  /* not worth an answer: no header, or a response */
 	WIRE_BAD_FORMAT,  /* answer FORMERR */
 	WIRE_BAD_OPCODE,  /* answer NOTIMP */
 	WIRE_BAD_VERSION, /* answer BADVERS */
@@ -90,7 +90,7 @@ struct wire_query {
 	uint16_t flags;
 	uint16_t qtype;
 	uint16_t qclass;
-	uint16_t qname_len;    /* uncompressed wire length, 0 if no question */
+	uint16_t qname_len;	      /* uncompressed wire length, 0 if no question */
 	uint8_t qname[WIRE_MAX_NAME]; /* as the client sent it, case kept */
 	bool edns;
 	bool dnssec_ok;
@@ -214,7 +214,8 @@ size_t wire_add_opt(uint8_t *pkt, size_t len, size_t cap, uint16_t udp_size, boo
 /* A query for name/qtype (class IN) with the given header flags (RD...),
  * and an OPT advertising udp_size when edns; returns the length or 0. */
 size_t wire_build_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *name,
-			size_t name_len, uint16_t qtype, bool edns, uint16_t udp_size, bool dnssec_ok);
+			size_t name_len, uint16_t qtype, bool edns, uint16_t udp_size,
+			bool dnssec_ok);
 
 /* An answer carrying only the question (if parsed) and rcode; an OPT is
  * added when the query had one. Returns the length, or 0 if cap is short. */

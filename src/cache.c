@@ -136,7 +136,7 @@ cache_peek(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
 	uint8_t kbuf[CACHE_KEY_MAX];
 	size_t klen = cache_key_encode(key, kbuf);
 	const struct cache_entry *e =
-		cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
+	    cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
 
 	return e && e->ans.expires_ms > now_ms ? &e->ans : NULL;
 }
@@ -292,14 +292,14 @@ cache_walk(const struct cache *c, uint64_t now_ms,
 			continue;
 		size_t nl = (size_t)e->key_len - 5;
 		struct cache_entry_info info = {
-			.name = e->data,
-			.name_len = nl,
-			.qtype = wire_get16(e->data + nl),
-			.qclass = wire_get16(e->data + nl + 2),
-			.flags = e->data[nl + 4],
-			.ttl_left = (uint32_t)((e->ans.expires_ms - now_ms) / 1000u),
-			.bytes = e->cost,
-			.ans = &e->ans,
+		    .name = e->data,
+		    .name_len = nl,
+		    .qtype = wire_get16(e->data + nl),
+		    .qclass = wire_get16(e->data + nl + 2),
+		    .flags = e->data[nl + 4],
+		    .ttl_left = (uint32_t)((e->ans.expires_ms - now_ms) / 1000u),
+		    .bytes = e->cost,
+		    .ans = &e->ans,
 		};
 		if (!fn(&info, arg))
 			return;

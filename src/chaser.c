@@ -28,8 +28,8 @@ static void chaser_exchanger(struct chaser *ch, const struct wire_mx *mx, uint8_
 			     bool secure);
 static bool chaser_has_additional(const uint8_t *pkt, size_t len, const struct wire_mx *mx,
 				  uint16_t qtype);
-static size_t chaser_append(const struct cache_answer *a, const struct wire_mx *mx,
-			    uint16_t qtype, uint64_t now_ms, uint8_t *pkt, size_t len, size_t limit,
+static size_t chaser_append(const struct cache_answer *a, const struct wire_mx *mx, uint16_t qtype,
+			    uint64_t now_ms, uint8_t *pkt, size_t len, size_t limit,
 			    unsigned *added);
 
 struct chaser *
@@ -59,7 +59,7 @@ static void
 chaser_fetch(struct chaser *ch, const uint8_t *name, size_t len, uint16_t qtype, uint8_t flags)
 {
 	struct cache_key key = {
-		.name = name, .name_len = len, .qtype = qtype, .qclass = WIRE_CLASS_IN, .flags = flags};
+	    .name = name, .name_len = len, .qtype = qtype, .qclass = WIRE_CLASS_IN, .flags = flags};
 
 	switch (query_prefetch(ch->qe, &key, QUERY_CHASER)) {
 	case QUERY_PREFETCH_STARTED:
@@ -205,16 +205,17 @@ chaser_additional(void *arg, const struct wire_query *q, uint8_t *pkt, size_t le
 	for (size_t i = 0; i < n; i++) {
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 			struct cache_key key = {
-				.name = mx[i].name,
-				.name_len = mx[i].name_len,
-				.qtype = types[t],
-				.qclass = WIRE_CLASS_IN,
-				.flags = (uint8_t)((q->dnssec_ok ? CACHE_KEY_DO : 0) |
-						   ((q->flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
+			    .name = mx[i].name,
+			    .name_len = mx[i].name_len,
+			    .qtype = types[t],
+			    .qclass = WIRE_CLASS_IN,
+			    .flags = (uint8_t)((q->dnssec_ok ? CACHE_KEY_DO : 0) |
+					       ((q->flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
 			const struct cache_answer *a = cache_peek(ch->cache, &key, now);
 			if (a && WIRE_RCODE(wire_get16(a->wire + 2)) == WIRE_NOERROR &&
 			    !chaser_has_additional(pkt, len, &mx[i], types[t]))
-				len = chaser_append(a, &mx[i], types[t], now, pkt, len, limit, &added);
+				len = chaser_append(a, &mx[i], types[t], now, pkt, len, limit,
+						    &added);
 		}
 	}
 	wire_put16(pkt + 10, (uint16_t)(wire_get16(pkt + 10) + added));

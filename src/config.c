@@ -16,7 +16,7 @@
 
 struct config_opt {
 	const char *name;
-	int short_name; /* 0: long only */
+	int short_name;	     /* 0: long only */
 	const char *metavar; /* NULL: a flag without argument */
 	bool (*set)(struct config *cfg, const char *arg, char *err, size_t errlen);
 	const char *help;
@@ -55,38 +55,37 @@ static void config_defaults(struct config *cfg);
 static void config_free_list(char **v, size_t n);
 
 static const struct config_opt config_opts[] = {
-	{"listen", 'l', "ADDR[@PORT]", set_listen,
-	 "listen on UDP and TCP (repeatable; default 127.0.0.1@53 and ::1@53)"},
-	{"root-hints", 0, "FILE", set_root_hints, "root hints zone file"},
-	{"stub", 0, "ZONE=ADDR[@PORT]", set_stub, "send queries for ZONE to that server"},
-	{"forward", 0, "ADDR[@PORT]", set_forward, "forward to this resolver (repeatable)"},
-	{"trust-anchor", 0, "FILE|none", set_trust_anchor,
-	 "DNSSEC trust anchor (default: the system root key, for the real root)"},
-	{"cache-size", 0, "SIZE", set_cache_size, "byte bound of the cache (default 64m)"},
-	{"cache-min-ttl", 0, "SECONDS", set_min_ttl, "cache answers at least this long (0)"},
-	{"cache-max-ttl", 0, "SECONDS", set_max_ttl, "cache answers at most this long (86400)"},
-	{"cache-max-negative-ttl", 0, "SECONDS", set_max_neg_ttl,
-	 "cache NXDOMAIN/NODATA at most this long (3600)"},
-	{"query-timeout", 0, "MS", set_timeout, "answer SERVFAIL after this long (5000)"},
-	{"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (10000)"},
-	{"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
-	{"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
-	{"mx-chase", 0, "yes|no", set_mx_chase,
-	 "fetch the exchangers' A/AAAA as soon as an MX answer arrives (yes)"},
-	{"mx-chase-max", 0, "N", set_mx_chase_max, "exchangers chased per MX answer (10)"},
-	{"mx-additional", 0, "yes|no", set_mx_additional,
-	 "cached exchanger addresses in MX replies (yes)"},
-	{"chase-tlsa", 0, "yes|no|auto", set_chase_tlsa,
-	 "also fetch _25._tcp TLSA of secure exchangers (auto: when validating)"},
-	{"prefetch", 0, "yes|no", set_prefetch,
-	 "refresh MX and chased entries hit near expiry (yes)"},
-	{"control", 's', "PATH", set_control,
-	 "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
-	{"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
-	{"unbound-option", 0, "NAME:VALUE", set_unbound_option,
-	 "passed to ub_ctx_set_option (repeatable)"},
-	{"foreground", 'f', NULL, set_foreground, "stay in the foreground, log to stderr"},
-	{"verbose", 'v', NULL, set_verbose, "log more (repeatable)"},
+    {"listen", 'l', "ADDR[@PORT]", set_listen,
+     "listen on UDP and TCP (repeatable; default 127.0.0.1@53 and ::1@53)"},
+    {"root-hints", 0, "FILE", set_root_hints, "root hints zone file"},
+    {"stub", 0, "ZONE=ADDR[@PORT]", set_stub, "send queries for ZONE to that server"},
+    {"forward", 0, "ADDR[@PORT]", set_forward, "forward to this resolver (repeatable)"},
+    {"trust-anchor", 0, "FILE|none", set_trust_anchor,
+     "DNSSEC trust anchor (default: the system root key, for the real root)"},
+    {"cache-size", 0, "SIZE", set_cache_size, "byte bound of the cache (default 64m)"},
+    {"cache-min-ttl", 0, "SECONDS", set_min_ttl, "cache answers at least this long (0)"},
+    {"cache-max-ttl", 0, "SECONDS", set_max_ttl, "cache answers at most this long (86400)"},
+    {"cache-max-negative-ttl", 0, "SECONDS", set_max_neg_ttl,
+     "cache NXDOMAIN/NODATA at most this long (3600)"},
+    {"query-timeout", 0, "MS", set_timeout, "answer SERVFAIL after this long (5000)"},
+    {"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (10000)"},
+    {"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
+    {"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
+    {"mx-chase", 0, "yes|no", set_mx_chase,
+     "fetch the exchangers' A/AAAA as soon as an MX answer arrives (yes)"},
+    {"mx-chase-max", 0, "N", set_mx_chase_max, "exchangers chased per MX answer (10)"},
+    {"mx-additional", 0, "yes|no", set_mx_additional,
+     "cached exchanger addresses in MX replies (yes)"},
+    {"chase-tlsa", 0, "yes|no|auto", set_chase_tlsa,
+     "also fetch _25._tcp TLSA of secure exchangers (auto: when validating)"},
+    {"prefetch", 0, "yes|no", set_prefetch, "refresh MX and chased entries hit near expiry (yes)"},
+    {"control", 's', "PATH", set_control,
+     "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
+    {"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
+    {"unbound-option", 0, "NAME:VALUE", set_unbound_option,
+     "passed to ub_ctx_set_option (repeatable)"},
+    {"foreground", 'f', NULL, set_foreground, "stay in the foreground, log to stderr"},
+    {"verbose", 'v', NULL, set_verbose, "log more (repeatable)"},
 };
 
 #define CONFIG_NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
@@ -476,10 +475,10 @@ config_defaults(struct config *cfg)
 					    .max_background = 1000,
 					    .refresh = true};
 	cfg->chaser = (struct chaser_options){
-		.enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
+	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
 	cfg->chase_tlsa = -1;
-	cfg->tcp = (struct listen_tcp_options){
-		.max_conns = 512, .idle_ms = 10000, .max_pending = 64};
+	cfg->tcp =
+	    (struct listen_tcp_options){.max_conns = 512, .idle_ms = 10000, .max_pending = 64};
 }
 
 void

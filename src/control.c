@@ -30,7 +30,7 @@
 #include "wire.h"
 
 #define CONTROL_MAX_CONNS 64
-#define CONTROL_PAUSE_OUTPUT (256 * 1024)  /* stop reading a client this far behind */
+#define CONTROL_PAUSE_OUTPUT (256 * 1024)     /* stop reading a client this far behind */
 #define CONTROL_MAX_OUTPUT (16 * 1024 * 1024) /* cut it off past this */
 #define CONTROL_DUMP_DEFAULT 100
 #define CONTROL_DUMP_MAX 100000
@@ -41,7 +41,7 @@ struct control_conn {
 	struct control_conn *next;
 	int fd;
 	bool eof;
-	bool discarding; /* skipping the rest of an over-long line */
+	bool discarding;       /* skipping the rest of an over-long line */
 	struct route *pending; /* a command still resolving: later lines wait */
 	ev_io rio;
 	ev_io wio;
@@ -92,14 +92,14 @@ static void control_update(struct control_conn *cc);
 static void control_close(struct control_conn *cc);
 
 static const struct control_cmd control_cmds[] = {
-	{"ping", "", cmd_ping, NULL, "liveness check"},
-	{"stats", "histograms", cmd_stats, NULL, "counters, cache, upstream, latency percentiles"},
-	{"stats_reset", "", cmd_stats_reset, NULL, "zero the counters and histograms"},
-	{"flush", "name,type", cmd_flush, NULL, "drop the whole cache, or one name (and type)"},
-	{"dump", "limit", cmd_dump, NULL, "list cache entries, most recently used first"},
-	{"cache_list", "limit", cmd_dump, NULL, "same as dump"},
-	{"route", "domain", NULL, cmd_route, "how mail to a domain would be routed (RFC 5321 5.1)"},
-	{"help", "", cmd_help, NULL, "list the commands"},
+    {"ping", "", cmd_ping, NULL, "liveness check"},
+    {"stats", "histograms", cmd_stats, NULL, "counters, cache, upstream, latency percentiles"},
+    {"stats_reset", "", cmd_stats_reset, NULL, "zero the counters and histograms"},
+    {"flush", "name,type", cmd_flush, NULL, "drop the whole cache, or one name (and type)"},
+    {"dump", "limit", cmd_dump, NULL, "list cache entries, most recently used first"},
+    {"cache_list", "limit", cmd_dump, NULL, "same as dump"},
+    {"route", "domain", NULL, cmd_route, "how mail to a domain would be routed (RFC 5321 5.1)"},
+    {"help", "", cmd_help, NULL, "list the commands"},
 };
 
 #define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
@@ -219,12 +219,12 @@ control_dump_entry(const struct cache_entry_info *info, void *arg)
 		tname = type;
 	}
 	json_array_append_new(
-		d->entries,
-		json_pack("{s:s, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:i}", "name", name, "type",
-			  tname, "class", info->qclass, "ttl", (json_int_t)info->ttl_left, "bytes",
-			  (json_int_t)info->bytes, "do", (info->flags & CACHE_KEY_DO) != 0, "cd",
-			  (info->flags & CACHE_KEY_CD) != 0, "secure", info->ans->secure, "rcode",
-			  WIRE_RCODE(wire_get16(info->ans->wire + 2))));
+	    d->entries,
+	    json_pack("{s:s, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:i}", "name", name, "type", tname,
+		      "class", info->qclass, "ttl", (json_int_t)info->ttl_left, "bytes",
+		      (json_int_t)info->bytes, "do", (info->flags & CACHE_KEY_DO) != 0, "cd",
+		      (info->flags & CACHE_KEY_CD) != 0, "secure", info->ans->secure, "rcode",
+		      WIRE_RCODE(wire_get16(info->ans->wire + 2))));
 	return true;
 }
 
@@ -256,8 +256,7 @@ cmd_help(const struct control_ctx *ctx, const json_t *req)
 	(void)ctx;
 	(void)req;
 	for (size_t i = 0; i < CONTROL_NCMDS; i++)
-		json_object_set_new(cmds, control_cmds[i].name,
-				    json_string(control_cmds[i].help));
+		json_object_set_new(cmds, control_cmds[i].name, json_string(control_cmds[i].help));
 	return json_pack("{s:o}", "commands", cmds);
 }
 
@@ -282,7 +281,8 @@ control_bad_arg(const struct control_cmd *cmd, const json_t *req)
 	const char *key;
 	json_t *value;
 
-	json_object_foreach((json_t *)(uintptr_t)req, key, value) {
+	json_object_foreach((json_t *)(uintptr_t)req, key, value)
+	{
 		size_t n = strlen(key);
 		const char *a = cmd->args;
 		bool found = strcmp(key, "cmd") == 0;
@@ -353,13 +353,13 @@ control_listen(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "control socket path too long: %s", path);
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
 		return -1;
 	}
 	char dir[sizeof(sun.sun_path)];
-	strcpy(dir, path);
+	memcpy(dir, path, strlen(path) + 1);
 	if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "control socket directory for %s: %s", path, strerror(errno));
 		goto fail;
@@ -425,8 +425,10 @@ control_free(struct control *ctl)
 	ev_io_stop(ctl->loop, &ctl->io);
 	close(ctl->fd);
 	unlink(ctl->path);
-	while (ctl->conns)
-		control_close(ctl->conns);
+	for (struct control_conn *cc = ctl->conns, *next; cc; cc = next) {
+		next = cc->next;
+		control_close(cc);
+	}
 	free(ctl->path);
 	free(ctl);
 }
@@ -493,8 +495,8 @@ control_lines(struct control_conn *cc)
 	cc->inlen -= start;
 	if (cc->inlen == sizeof(cc->in) && !memchr(cc->in, '\n', cc->inlen)) {
 		if (!cc->discarding)
-			control_send(cc, control_error("request line over %d KiB",
-						       CONTROL_MAX_LINE / 1024));
+			control_send(
+			    cc, control_error("request line over %d KiB", CONTROL_MAX_LINE / 1024));
 		cc->discarding = true;
 		cc->inlen = 0;
 	}

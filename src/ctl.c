@@ -103,10 +103,11 @@ ctl_request(const char *path, json_t *req)
 		fprintf(stderr, "mxcache-ctl: socket path too long: %s\n", path);
 		goto out;
 	}
-	strcpy(sun.sun_path, path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "mxcache-ctl: cannot connect to %s: %s (is mxcached running? see -s)\n",
+		fprintf(stderr,
+			"mxcache-ctl: cannot connect to %s: %s (is mxcached running? see -s)\n",
 			path, strerror(errno));
 		goto out;
 	}
@@ -165,7 +166,8 @@ ctl_print_counts(const json_t *st, const char *label, const char *prefix)
 	json_t *v;
 
 	printf("%-14s", label);
-	json_object_foreach((json_t *)(uintptr_t)st, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)st, key, v)
+	{
 		if (strncmp(key, prefix, plen) == 0 && json_number_value(v) > 0)
 			printf(" %s %.0f", key + plen, json_number_value(v));
 	}
@@ -179,9 +181,8 @@ ctl_print_stats(const json_t *st)
 	double lookups = hits + misses;
 
 	printf("queries        total %.0f  udp %.0f  tcp %.0f  refused %.0f  dropped %.0f\n",
-	       ctl_num(st, "queries.total"), ctl_num(st, "queries.udp"),
-	       ctl_num(st, "queries.tcp"), ctl_num(st, "queries.refused"),
-	       ctl_num(st, "queries.dropped"));
+	       ctl_num(st, "queries.total"), ctl_num(st, "queries.udp"), ctl_num(st, "queries.tcp"),
+	       ctl_num(st, "queries.refused"), ctl_num(st, "queries.dropped"));
 	printf("cache          hit ratio %.1f%%  hits %.0f  misses %.0f  entries %.0f\n",
 	       lookups > 0 ? 100.0 * hits / lookups : 0.0, hits, misses,
 	       ctl_num(st, "cache.entries"));
@@ -210,9 +211,12 @@ ctl_print_stats(const json_t *st)
 static bool
 ctl_prometheus_gauge(const char *key)
 {
-	static const char *const gauges[] = {"cache.entries",      "cache.bytes",
-					     "cache.max_bytes",    "upstream.in_flight",
-					     "upstream.distinct_in_flight", "uptime_s"};
+	static const char *const gauges[] = {"cache.entries",
+					     "cache.bytes",
+					     "cache.max_bytes",
+					     "upstream.in_flight",
+					     "upstream.distinct_in_flight",
+					     "uptime_s"};
 
 	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
 		if (strcmp(key, gauges[i]) == 0)
@@ -253,8 +257,8 @@ ctl_print_prometheus(const json_t *st)
 		const char *metric;
 		const char *label;
 	} families[] = {
-		{"queries.by_type.", "mxcache_queries_by_type_total", "type"},
-		{"queries.by_rcode.", "mxcache_answers_by_rcode_total", "rcode"},
+	    {"queries.by_type.", "mxcache_queries_by_type_total", "type"},
+	    {"queries.by_rcode.", "mxcache_answers_by_rcode_total", "rcode"},
 	};
 	const char *key;
 	json_t *v;
@@ -263,13 +267,15 @@ ctl_print_prometheus(const json_t *st)
 		size_t plen = strlen(families[f].prefix);
 		printf("# HELP %s Queries counted by %s.\n", families[f].metric, families[f].label);
 		printf("# TYPE %s counter\n", families[f].metric);
-		json_object_foreach((json_t *)(uintptr_t)st, key, v) {
+		json_object_foreach((json_t *)(uintptr_t)st, key, v)
+		{
 			if (strncmp(key, families[f].prefix, plen) == 0)
-				printf("%s{%s=\"%s\"} %.0f\n", families[f].metric, families[f].label,
-				       key + plen, json_number_value(v));
+				printf("%s{%s=\"%s\"} %.0f\n", families[f].metric,
+				       families[f].label, key + plen, json_number_value(v));
 		}
 	}
-	json_object_foreach((json_t *)(uintptr_t)st, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)st, key, v)
+	{
 		char metric[128];
 		if (!json_is_number(v) || strncmp(key, "queries.by_", 11) == 0 ||
 		    strncmp(key, "latency", 7) == 0)
@@ -277,7 +283,8 @@ ctl_print_prometheus(const json_t *st)
 		bool gauge = ctl_prometheus_gauge(key);
 		size_t klen = strlen(key);
 		bool has_total = klen > 6 && strcmp(key + klen - 6, ".total") == 0;
-		snprintf(metric, sizeof(metric), "mxcache_%s%s", key, gauge || has_total ? "" : "_total");
+		snprintf(metric, sizeof(metric), "mxcache_%s%s", key,
+			 gauge || has_total ? "" : "_total");
 		for (char *p = metric; *p; p++)
 			if (*p == '.')
 				*p = '_';
@@ -285,8 +292,7 @@ ctl_print_prometheus(const json_t *st)
 		printf("# TYPE %s %s\n", metric, gauge ? "gauge" : "counter");
 		printf("%s %.0f\n", metric, json_number_value(v));
 	}
-	json_object_foreach(json_object_get(st, "histograms"), key, v)
-		ctl_prometheus_hist(key, v);
+	json_object_foreach(json_object_get(st, "histograms"), key, v) ctl_prometheus_hist(key, v);
 }
 
 static void
@@ -297,7 +303,8 @@ ctl_print_dump(const json_t *ans)
 	json_t *e;
 
 	printf("%-40s %-6s %8s %7s  %s\n", "NAME", "TYPE", "TTL", "BYTES", "FLAGS");
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		printf("%-40s %-6s %8.0f %7.0f  %s%s%s%s\n",
 		       json_string_value(json_object_get(e, "name")),
 		       json_string_value(json_object_get(e, "type")), ctl_num(e, "ttl"),
@@ -321,15 +328,17 @@ ctl_print_route(const json_t *ans)
 	       json_is_true(json_object_get(ans, "secure")) ? ", DNSSEC-secure" : ", not secure",
 	       json_is_true(json_object_get(ans, "implicit_mx")) ? ", implicit MX" : "",
 	       json_is_true(json_object_get(ans, "null_mx")) ? ", null MX" : "");
-	json_array_foreach(exchangers, i, ex) {
+	json_array_foreach(exchangers, i, ex)
+	{
 		printf("  %5.0f %s\n", ctl_num(ex, "preference"),
 		       json_string_value(json_object_get(ex, "name")));
 		json_array_foreach(json_object_get(ex, "addresses"), j, addr)
-			printf("          %-40s %-4s ttl %.0f\n",
-			       json_string_value(json_object_get(addr, "address")),
-			       json_string_value(json_object_get(addr, "type")), ctl_num(addr, "ttl"));
+		    printf("          %-40s %-4s ttl %.0f\n",
+			   json_string_value(json_object_get(addr, "address")),
+			   json_string_value(json_object_get(addr, "type")), ctl_num(addr, "ttl"));
 		if (json_object_get(ex, "problem"))
-			printf("          ! %s\n", json_string_value(json_object_get(ex, "problem")));
+			printf("          ! %s\n",
+			       json_string_value(json_object_get(ex, "problem")));
 	}
 	if (json_object_get(ans, "problem"))
 		printf("  ! %s\n", json_string_value(json_object_get(ans, "problem")));
@@ -374,9 +383,11 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"prometheus", no_argument, NULL, 'p'},   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"prometheus", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_CONTROL;
 	enum ctl_format format = CTL_TEXT;
@@ -421,7 +432,8 @@ main(int argc, char **argv)
 	if (!ans)
 		return 1;
 	if (json_object_get(ans, "error")) {
-		fprintf(stderr, "mxcache-ctl: %s\n", json_string_value(json_object_get(ans, "error")));
+		fprintf(stderr, "mxcache-ctl: %s\n",
+			json_string_value(json_object_get(ans, "error")));
 		status = 1;
 	} else if (format == CTL_JSON) {
 		json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

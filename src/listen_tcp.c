@@ -98,8 +98,10 @@ listen_tcp_free(struct listen_tcp *lt)
 		return;
 	ev_io_stop(lt->loop, &lt->io);
 	close(lt->fd);
-	while (lt->conns)
-		tcp_close(lt->conns);
+	for (struct tcp_conn *tc = lt->conns, *next; tc; tc = next) {
+		next = tc->next;
+		tcp_close(tc);
+	}
 	free(lt);
 }
 
@@ -148,7 +150,9 @@ listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
 static void
 tcp_update_reading(struct tcp_conn *tc)
 {
-	bool want = tc->open && tc->refs - 1 < tc->lt->opts.max_pending;
+	if (!tc->open)
+		return;
+	bool want = tc->refs - 1 < tc->lt->opts.max_pending;
 
 	if (want && !ev_is_active(&tc->rio))
 		ev_io_start(tc->lt->loop, &tc->rio);
@@ -189,7 +193,8 @@ tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 			     tc->rbuf + off + 2, flen);
 		off += 2 + flen;
 	}
-	if (tc->open) {
+	/* The reference taken above keeps tc alive even if it was closed. */
+	if (tc->open) { // NOLINT(clang-analyzer-unix.Malloc)
 		memmove(tc->rbuf, tc->rbuf + off, tc->rlen - off);
 		tc->rlen -= off;
 		tcp_update_reading(tc);
@@ -221,7 +226,7 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 	}
 	bool ok = sent >= 2 ? buf_append(&tc->out, pkt + (sent - 2), len - (sent - 2))
 			    : buf_append(&tc->out, prefix + sent, 2 - sent) &&
-				      buf_append(&tc->out, pkt, len);
+				  buf_append(&tc->out, pkt, len);
 	if (!ok) {
 		tcp_close(tc);
 		return;
@@ -262,10 +267,9 @@ tcp_idle(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 tcp_close(struct tcp_conn *tc)
 {
-	struct listen_tcp *lt = tc->lt;
-
 	if (!tc->open)
 		return;
+	struct listen_tcp *lt = tc->lt;
 	tc->open = false;
 	ev_io_stop(lt->loop, &tc->rio);
 	ev_io_stop(lt->loop, &tc->wio);
@@ -278,7 +282,6 @@ tcp_close(struct tcp_conn *tc)
 	if (tc->next)
 		tc->next->prev = tc->prev;
 	lt->nconns--;
-	tc->lt = NULL;
 	tcp_unref(tc);
 }
 
@@ -304,11 +307,12 @@ static void
 tcp_release(struct query_client *c)
 {
 	struct tcp_conn *tc = (struct tcp_conn *)c;
-	bool open = tc->open;
 
-	if (open)
-		ev_timer_again(tc->lt->loop, &tc->idle);
-	tcp_unref(tc); /* an open connection still holds its own reference */
-	if (open)
-		tcp_update_reading(tc);
+	if (!tc->open) {
+		tcp_unref(tc);
+		return;
+	}
+	tc->refs--; /* never the last: the open socket holds one */
+	ev_timer_again(tc->lt->loop, &tc->idle);
+	tcp_update_reading(tc);
 }

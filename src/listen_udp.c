@@ -175,11 +175,13 @@ udp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 static struct query_client *
 udp_hold(struct query_client *c)
 {
+	/* c is the first member of a udp_client on the reader's stack. */
 	struct udp_client *copy = malloc(sizeof(*copy));
 
-	if (copy)
-		memcpy(copy, c, sizeof(*copy));
-	return copy ? &copy->base : NULL;
+	if (!copy)
+		return NULL;
+	memcpy(copy, c, sizeof(*copy));
+	return (struct query_client *)copy;
 }
 
 static void

@@ -184,8 +184,8 @@ main(int argc, char **argv)
 		log_init("mxcached", true, d.cfg.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 		ev_loop_fork(d.loop);
 	}
-	log_info("mxcached ready (trust anchor: %s, cache %zu bytes)",
-		 upstream_anchor(d.up), d.cfg.cache_size);
+	log_info("mxcached ready (trust anchor: %s, cache %zu bytes)", upstream_anchor(d.up),
+		 d.cfg.cache_size);
 	ev_run(d.loop, 0);
 	mxcached_teardown(&d);
 	log_info("stopped");

@@ -68,8 +68,8 @@ static void query_reply_error(struct query_engine *qe, struct query_client *c,
 static void query_reply_answer(struct query_engine *qe, struct query_client *c,
 			       const struct wire_query *q, const uint8_t *wire, size_t len,
 			       uint32_t age, bool secure);
-static void query_account(struct query_engine *qe, const struct query_client *c,
-			  uint64_t start_us, struct stats_hist *path);
+static void query_account(struct query_engine *qe, const struct query_client *c, uint64_t start_us,
+			  struct stats_hist *path);
 static struct query_inflight *query_find(struct query_engine *qe, const struct cache_key *key,
 					 uint8_t *kbytes, size_t *klen, uint64_t *hash);
 static void query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
@@ -123,8 +123,9 @@ query_free(struct query_engine *qe)
 	if (!qe)
 		return;
 	for (size_t b = 0; b < QUERY_BUCKETS; b++) {
-		while (qe->buckets[b]) {
-			struct query_inflight *f = qe->buckets[b];
+		struct query_inflight *f, *next;
+		for (f = qe->buckets[b]; f; f = next) {
+			next = f->hnext;
 			upstream_cancel(qe->up, f->req);
 			query_finish(f, NULL, 0, false);
 		}
@@ -209,9 +210,9 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 	     const uint8_t *pkt, size_t len)
 {
 	static const unsigned verdict_rcode[] = {
-		[WIRE_BAD_FORMAT] = WIRE_FORMERR,
-		[WIRE_BAD_OPCODE] = WIRE_NOTIMP,
-		[WIRE_BAD_VERSION] = WIRE_BADVERS,
+	    [WIRE_BAD_FORMAT] = WIRE_FORMERR,
+	    [WIRE_BAD_OPCODE] = WIRE_NOTIMP,
+	    [WIRE_BAD_VERSION] = WIRE_BADVERS,
 	};
 	struct wire_query q;
 	uint64_t start_us = clock_us();
@@ -380,8 +381,8 @@ query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t 
 	f->origin = origin;
 	f->started_us = clock_us();
 	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
-	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass,
-					query_upstream_done, f))) {
+	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass, query_upstream_done,
+					f))) {
 		free(f);
 		return NULL;
 	}
@@ -450,11 +451,9 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 
 	f->req = NULL;
 	stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
-	if (!res->ok)
-		qe->stats->upstream_failures++;
-	else if (res->bogus && !(f->key.flags & CACHE_KEY_CD))
+	if (res->ok && res->bogus && !(f->key.flags & CACHE_KEY_CD))
 		qe->stats->upstream_bogus++;
-	else if ((len = query_prepare(qe, f, res)) == 0)
+	else if (!res->ok || (len = query_prepare(qe, f, res)) == 0)
 		qe->stats->upstream_failures++;
 	bool secure = res->ok && res->secure && !res->bogus;
 	query_answer_waiters(f, len ? qe->scratch : NULL, len, secure);
@@ -518,8 +517,8 @@ static void
 query_arm(struct query_inflight *f, uint64_t now_ms)
 {
 	uint64_t when = f->waiters ? f->waiters->deadline_ms
-				   : f->started_us / 1000u + (uint64_t)QUERY_ORPHAN_TIMEOUTS *
-								     f->qe->opts.timeout_ms;
+				   : f->started_us / 1000u +
+					 (uint64_t)QUERY_ORPHAN_TIMEOUTS * f->qe->opts.timeout_ms;
 	double delay = when > now_ms ? (double)(when - now_ms) / 1000.0 : 0.0;
 
 	ev_timer_stop(f->qe->loop, &f->deadline);

@@ -37,7 +37,7 @@ struct route {
 	void *arg;
 	uint8_t domain[WIRE_MAX_NAME];
 	size_t dlen;
-	unsigned holds;   /* references the engine holds */
+	unsigned holds;	  /* references the engine holds */
 	unsigned pending; /* questions not answered yet */
 	bool addresses_asked;
 	bool finished;
@@ -103,7 +103,8 @@ route_cancel(struct route *r)
 static void
 route_ask(struct route *r, uint16_t id, const uint8_t *name, size_t len, uint16_t qtype)
 {
-	struct sockaddr_in self = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in self = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	uint8_t pkt[WIRE_HEADER_LEN + WIRE_MAX_NAME + 4 + WIRE_OPT_LEN];
 	size_t n = wire_build_query(pkt, sizeof(pkt), id, WIRE_RD | WIRE_AD, name, len, qtype, true,
 				    WIRE_MAX_UDP, false);
@@ -185,8 +186,7 @@ route_ask_addresses(struct route *r)
 	r->pending = (unsigned)(2 * r->nmx); /* before asking: answers may come at once */
 	for (size_t i = 0; i < r->nmx; i++) {
 		route_ask(r, (uint16_t)(1 + 2 * i), r->mx[i].name, r->mx[i].name_len, WIRE_T_A);
-		route_ask(r, (uint16_t)(2 + 2 * i), r->mx[i].name, r->mx[i].name_len,
-			  WIRE_T_AAAA);
+		route_ask(r, (uint16_t)(2 + 2 * i), r->mx[i].name, r->mx[i].name_len, WIRE_T_AAAA);
 	}
 }
 
@@ -241,16 +241,17 @@ route_addresses(const struct route_reply *rep, uint16_t qtype, const uint8_t *na
 		return;
 	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
 		off = rr.name_off;
-		if (rr.type == WIRE_T_CNAME && (n = wire_name_read(rep->pkt, rep->len, &off, owner)) &&
+		if (rr.type == WIRE_T_CNAME &&
+		    (n = wire_name_read(rep->pkt, rep->len, &off, owner)) &&
 		    wire_name_equal(owner, n, name, nlen))
 			*alias = true;
 		if (rr.type != qtype || rr.rdlen != (qtype == WIRE_T_A ? 4 : 16))
 			continue;
 		inet_ntop(qtype == WIRE_T_A ? AF_INET : AF_INET6, rep->pkt + rr.rdata_off, text,
 			  sizeof(text));
-		json_array_append_new(addrs, json_pack("{s:s, s:s, s:I}", "address", text, "type",
-						       wire_type_name(qtype), "ttl",
-						       (json_int_t)rr.ttl));
+		json_array_append_new(addrs,
+				      json_pack("{s:s, s:s, s:I}", "address", text, "type",
+						wire_type_name(qtype), "ttl", (json_int_t)rr.ttl));
 	}
 }
 
@@ -270,7 +271,8 @@ route_exchanger(const struct route *r, size_t i)
 		problem = "exchanger is an alias (CNAME), which RFC 5321 5.1 does not allow";
 	else if (strcmp(route_rcode(a), "NXDOMAIN") == 0)
 		problem = "exchanger does not exist (NXDOMAIN)";
-	else if (strcmp(route_rcode(a), "NOERROR") != 0 || strcmp(route_rcode(aaaa), "NOERROR") != 0)
+	else if (strcmp(route_rcode(a), "NOERROR") != 0 ||
+		 strcmp(route_rcode(aaaa), "NOERROR") != 0)
 		problem = "address lookup failed";
 	else if (json_array_size(addrs) == 0)
 		problem = "exchanger has no addresses";
@@ -299,8 +301,8 @@ route_result(const struct route *r)
 		json_decref(exchangers);
 		json_object_set_new(res, "problem",
 				    json_string(strcmp(rcode, "NXDOMAIN") == 0
-							? "domain does not exist (NXDOMAIN)"
-							: "MX lookup failed"));
+						    ? "domain does not exist (NXDOMAIN)"
+						    : "MX lookup failed"));
 		return res;
 	}
 	if (!r->implicit && !r->null_mx && wire_min_ttl(mx->pkt, mx->len, &ttl))

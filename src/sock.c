@@ -76,7 +76,7 @@ sock_is_wildcard(const struct sockaddr *sa)
 		       htonl(INADDR_ANY);
 	if (sa->sa_family == AF_INET6)
 		return IN6_IS_ADDR_UNSPECIFIED(
-			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return false;
 }
 

@@ -50,7 +50,8 @@ stats_hist_quantile(const struct stats_hist *h, double q)
 	for (size_t i = 0; i < STATS_HIST_BUCKETS; i++) {
 		seen += h->buckets[i];
 		if (seen >= rank) {
-			uint64_t upper = i + 1 < STATS_HIST_BUCKETS ? stats_hist_lower(i + 1) - 1 : h->max;
+			uint64_t upper =
+			    i + 1 < STATS_HIST_BUCKETS ? stats_hist_lower(i + 1) - 1 : h->max;
 			return upper < h->max ? upper : h->max;
 		}
 	}
@@ -121,7 +122,8 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "queries.dropped", st->dropped);
 	stats_set(obj, "queries.refused", st->refused);
 	for (size_t i = 0; i < sizeof(stats_fixed_types) / sizeof(stats_fixed_types[0]); i++) {
-		snprintf(key, sizeof(key), "queries.by_type.%s", wire_type_name(stats_fixed_types[i]));
+		snprintf(key, sizeof(key), "queries.by_type.%s",
+			 wire_type_name(stats_fixed_types[i]));
 		stats_set(obj, key, st->by_type[stats_fixed_types[i]]);
 	}
 	for (unsigned t = 0; t < 256; t++) {
@@ -171,11 +173,11 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_hist_json(&st->latency_miss, obj, "latency_miss_us");
 	stats_hist_json(&st->latency_upstream, obj, "latency_upstream_us");
 	if (histograms)
-		json_object_set_new(obj, "histograms",
-				    json_pack("{s:o, s:o, s:o, s:o}", "latency_us",
-					      stats_hist_buckets(&st->latency), "latency_hit_us",
-					      stats_hist_buckets(&st->latency_hit), "latency_miss_us",
-					      stats_hist_buckets(&st->latency_miss),
-					      "latency_upstream_us",
-					      stats_hist_buckets(&st->latency_upstream)));
+		json_object_set_new(
+		    obj, "histograms",
+		    json_pack("{s:o, s:o, s:o, s:o}", "latency_us",
+			      stats_hist_buckets(&st->latency), "latency_hit_us",
+			      stats_hist_buckets(&st->latency_hit), "latency_miss_us",
+			      stats_hist_buckets(&st->latency_miss), "latency_upstream_us",
+			      stats_hist_buckets(&st->latency_upstream)));
 }

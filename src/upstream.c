@@ -3,10 +3,13 @@
  */
 #include "upstream.h"
 
+#include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -27,14 +30,14 @@ struct upstream_req {
 
 /* Defaults a busy resolver needs; user options are applied after these. */
 static const char *const upstream_defaults[][2] = {
-	{"outgoing-range:", "4096"},
-	{"num-queries-per-thread:", "2048"},
-	{"infra-cache-max-rtt:", "3000"},
-	{"msg-cache-size:", "8m"},
-	{"rrset-cache-size:", "16m"},
-	/* A lookup in the last tenth of a TTL refreshes libunbound's cache in
-	 * the background: what makes our own near-expiry refresh pay off. */
-	{"prefetch:", "yes"},
+    {"outgoing-range:", "4096"},
+    {"num-queries-per-thread:", "2048"},
+    {"infra-cache-max-rtt:", "3000"},
+    {"msg-cache-size:", "8m"},
+    {"rrset-cache-size:", "16m"},
+    /* A lookup in the last tenth of a TTL refreshes libunbound's cache in
+     * the background: what makes our own near-expiry refresh pay off. */
+    {"prefetch:", "yes"},
 };
 
 static int upstream_configure(struct upstream *up, const struct upstream_options *opts, char *err,
@@ -42,10 +45,28 @@ static int upstream_configure(struct upstream *up, const struct upstream_options
 static int upstream_set(struct upstream *up, const char *name, const char *value, char *err,
 			size_t errlen);
 static int upstream_add_stub(struct upstream *up, const char *spec, char *err, size_t errlen);
-static int upstream_set_anchor(struct upstream *up, const struct upstream_options *opts,
-			       char *err, size_t errlen);
+static int upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, char *err,
+			       size_t errlen);
+static bool upstream_check_file(const char *path, const char *what, char *err, size_t errlen);
 static void upstream_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void upstream_done(void *arg, int err, struct ub_result *result);
+
+/* libunbound reads these files at the first lookup and does not cope with
+ * a directory or a FIFO there: check now, while errors can be reported. */
+static bool
+upstream_check_file(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+
+	if (!ok)
+		snprintf(err, errlen, "%s %s: %s", what, path,
+			 fd < 0 ? strerror(errno) : "not a regular file");
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
 
 static int
 upstream_set(struct upstream *up, const char *name, const char *value, char *err, size_t errlen)
@@ -94,16 +115,14 @@ upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, ch
 		for (size_t i = 0; i < opts->nstubs; i++)
 			own_root |= strncmp(opts->stubs[i], ".=", 2) == 0;
 		ta = (!own_root && access(UPSTREAM_SYSTEM_ANCHOR, R_OK) == 0)
-			     ? UPSTREAM_SYSTEM_ANCHOR
-			     : "none";
+			 ? UPSTREAM_SYSTEM_ANCHOR
+			 : "none";
 	}
 	up->anchor = ta;
 	if (strcmp(ta, "none") == 0)
 		return 0;
-	if (access(ta, R_OK) != 0) {
-		snprintf(err, errlen, "trust anchor %s: cannot read it", ta);
+	if (!upstream_check_file(ta, "trust anchor", err, errlen))
 		return -1;
-	}
 	if ((r = ub_ctx_add_ta_file(up->ctx, ta)) != 0) {
 		snprintf(err, errlen, "trust anchor %s: %s", ta, ub_strerror(r));
 		return -1;
@@ -126,10 +145,8 @@ upstream_configure(struct upstream *up, const struct upstream_options *opts, cha
 	if (local_servers && upstream_set(up, "do-not-query-localhost:", "no", err, errlen) != 0)
 		return -1;
 	if (opts->root_hints) {
-		if (access(opts->root_hints, R_OK) != 0) {
-			snprintf(err, errlen, "root hints %s: cannot read it", opts->root_hints);
+		if (!upstream_check_file(opts->root_hints, "root hints", err, errlen))
 			return -1;
-		}
 		if (upstream_set(up, "root-hints:", opts->root_hints, err, errlen) != 0)
 			return -1;
 	}

@@ -26,8 +26,7 @@ static enum wire_verdict wire_parse_additional(const uint8_t *pkt, size_t len, s
 					       unsigned count, struct wire_query *q);
 static bool wire_options_valid(const uint8_t *rdata, size_t rdlen);
 static bool wire_dropped(const struct wire_rr *rr, unsigned drop, uint16_t qtype);
-static bool wire_copy_rdata(const uint8_t *in, const struct wire_rr *rr,
-			    struct wire_writer *w);
+static bool wire_copy_rdata(const uint8_t *in, const struct wire_rr *rr, struct wire_writer *w);
 static bool writer_bytes(struct wire_writer *w, const void *p, size_t n);
 static bool writer_name(struct wire_writer *w, const uint8_t *name);
 static bool writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t len, size_t *off);
@@ -148,8 +147,8 @@ wire_name_from_text(const char *text, uint8_t *out)
 			continue;
 		}
 		if (c == '\\') {
-			if (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
-			    p[2] <= '9') {
+			if (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' &&
+			    p[2] >= '0' && p[2] <= '9') {
 				c = (unsigned)(p[0] - '0') * 100 + (unsigned)(p[1] - '0') * 10 +
 				    (unsigned)(p[2] - '0');
 				p += 3;
@@ -184,26 +183,46 @@ static const struct {
 	uint16_t type;
 	const char *name;
 } wire_types[] = {
-	{WIRE_T_A, "A"},         {WIRE_T_NS, "NS"},         {WIRE_T_CNAME, "CNAME"},
-	{WIRE_T_SOA, "SOA"},     {WIRE_T_PTR, "PTR"},       {WIRE_T_MX, "MX"},
-	{WIRE_T_TXT, "TXT"},     {WIRE_T_AAAA, "AAAA"},     {WIRE_T_SRV, "SRV"},
-	{35, "NAPTR"},           {39, "DNAME"},             {WIRE_T_OPT, "OPT"},
-	{WIRE_T_DS, "DS"},       {44, "SSHFP"},             {WIRE_T_RRSIG, "RRSIG"},
-	{WIRE_T_NSEC, "NSEC"},   {WIRE_T_DNSKEY, "DNSKEY"}, {WIRE_T_NSEC3, "NSEC3"},
-	{51, "NSEC3PARAM"},      {WIRE_T_TLSA, "TLSA"},     {59, "CDS"},
-	{60, "CDNSKEY"},         {61, "OPENPGPKEY"},        {64, "SVCB"},
-	{65, "HTTPS"},           {99, "SPF"},               {WIRE_T_IXFR, "IXFR"},
-	{WIRE_T_AXFR, "AXFR"},   {WIRE_T_ANY, "ANY"},       {256, "URI"},
-	{257, "CAA"},
+    {WIRE_T_A, "A"},
+    {WIRE_T_NS, "NS"},
+    {WIRE_T_CNAME, "CNAME"},
+    {WIRE_T_SOA, "SOA"},
+    {WIRE_T_PTR, "PTR"},
+    {WIRE_T_MX, "MX"},
+    {WIRE_T_TXT, "TXT"},
+    {WIRE_T_AAAA, "AAAA"},
+    {WIRE_T_SRV, "SRV"},
+    {35, "NAPTR"},
+    {39, "DNAME"},
+    {WIRE_T_OPT, "OPT"},
+    {WIRE_T_DS, "DS"},
+    {44, "SSHFP"},
+    {WIRE_T_RRSIG, "RRSIG"},
+    {WIRE_T_NSEC, "NSEC"},
+    {WIRE_T_DNSKEY, "DNSKEY"},
+    {WIRE_T_NSEC3, "NSEC3"},
+    {51, "NSEC3PARAM"},
+    {WIRE_T_TLSA, "TLSA"},
+    {59, "CDS"},
+    {60, "CDNSKEY"},
+    {61, "OPENPGPKEY"},
+    {64, "SVCB"},
+    {65, "HTTPS"},
+    {99, "SPF"},
+    {WIRE_T_IXFR, "IXFR"},
+    {WIRE_T_AXFR, "AXFR"},
+    {WIRE_T_ANY, "ANY"},
+    {256, "URI"},
+    {257, "CAA"},
 };
 
 const char *
 wire_rcode_name(unsigned rcode)
 {
 	static const char *const names[] = {
-		[WIRE_NOERROR] = "NOERROR", [WIRE_FORMERR] = "FORMERR", [WIRE_SERVFAIL] = "SERVFAIL",
-		[WIRE_NXDOMAIN] = "NXDOMAIN", [WIRE_NOTIMP] = "NOTIMP", [WIRE_REFUSED] = "REFUSED",
-		[WIRE_BADVERS] = "BADVERS",
+	    [WIRE_NOERROR] = "NOERROR",	  [WIRE_FORMERR] = "FORMERR", [WIRE_SERVFAIL] = "SERVFAIL",
+	    [WIRE_NXDOMAIN] = "NXDOMAIN", [WIRE_NOTIMP] = "NOTIMP",   [WIRE_REFUSED] = "REFUSED",
+	    [WIRE_BADVERS] = "BADVERS",
 	};
 
 	return rcode < sizeof(names) / sizeof(names[0]) ? names[rcode] : NULL;
@@ -426,9 +445,12 @@ wire_negative_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl)
 	while (wire_iter_next(&it, &rr) == 1 && rr.section != WIRE_ADDITIONAL) {
 		if (rr.section != WIRE_AUTHORITY || rr.type != WIRE_T_SOA)
 			continue;
+		/* MNAME and RNAME, then five 32-bit fields, MINIMUM last. */
 		size_t off = rr.rdata_off;
-		if (wire_name_read(pkt, len, &off, NULL) == 0 ||
-		    wire_name_read(pkt, len, &off, NULL) == 0 || off + 20 != rr.end)
+		for (int names = 0; names < 2; names++)
+			if (wire_name_read(pkt, len, &off, NULL) == 0)
+				return false;
+		if (off + 20 != rr.end)
 			return false;
 		uint32_t minimum = wire_get32(pkt + off + 16);
 		uint32_t t = rr.ttl < minimum ? rr.ttl : minimum;
@@ -477,7 +499,8 @@ wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_
 		return 0;
 	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
 		off = rr.name_off;
-		if (rr.type != WIRE_T_MX || rr.rdlen < 3 || !(n = wire_name_read(pkt, len, &off, name)) ||
+		if (rr.type != WIRE_T_MX || rr.rdlen < 3 ||
+		    !(n = wire_name_read(pkt, len, &off, name)) ||
 		    !wire_name_equal(name, n, owner, owner_len))
 			continue;
 		struct wire_mx mx = {.preference = wire_get16(pkt + rr.rdata_off),
@@ -733,8 +756,8 @@ size_t
 wire_error_reply(const struct wire_query *q, unsigned rcode, uint8_t *out, size_t cap)
 {
 	size_t len = WIRE_HEADER_LEN + (q->qname_len ? q->qname_len + 4u : 0u);
-	uint16_t flags = (uint16_t)(WIRE_QR | (q->flags & (0x7800u | WIRE_RD | WIRE_CD)) |
-				    WIRE_RA | (rcode & 0xfu));
+	uint16_t flags = (uint16_t)(WIRE_QR | (q->flags & (0x7800u | WIRE_RD | WIRE_CD)) | WIRE_RA |
+				    (rcode & 0xfu));
 
 	if (len > cap)
 		return 0;
@@ -748,7 +771,7 @@ wire_error_reply(const struct wire_query *q, unsigned rcode, uint8_t *out, size_
 		wire_put16(out + WIRE_HEADER_LEN + q->qname_len + 2, q->qclass);
 	}
 	if (q->edns || rcode > 0xfu)
-		len = wire_add_opt(out, len, cap, WIRE_MAX_UDP, q->dnssec_ok,
-				   (uint8_t)(rcode >> 4));
+		len =
+		    wire_add_opt(out, len, cap, WIRE_MAX_UDP, q->dnssec_ok, (uint8_t)(rcode >> 4));
 	return len;
 }

@@ -113,4 +113,17 @@ note "...unless the client asks to skip validation (+cd): data, no 'ad'."
 dig -p "$PORT" @127.0.0.1 +time=3 +tries=1 +cd +noall +comments +answer bogus123.com MX |
     grep -E '^;; flags|IN[[:space:]]+MX'
 
+CTL=${MXCACHE_CTL:-$REPO/build/mxcache-ctl}
+
+heading "6. The whole delivery decision in one call"
+note "What an MTA would do (RFC 5321 5.1): exchangers in preference order,"
+note "each with its addresses, resolved through the same cache."
+echo "\$ mxcache-ctl route yada123.com"
+"$CTL" -s "$WORK/ctl.sock" route yada123.com
+
+heading "7. What mxcached did: mxcache-ctl stats"
+note "prefetch hits: client questions answered from what the MX-chaser fetched."
+echo "\$ mxcache-ctl stats"
+"$CTL" -s "$WORK/ctl.sock" stats
+
 heading "Done; stopping mxcached and the name servers"

@@ -16,7 +16,8 @@ RUN_ARGS ?= -l 127.0.0.1@53 -l ::1@53
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -MMD -MP
+# Project flags live apart from CFLAGS, so `make CFLAGS=...` keeps them.
+MXFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -MMD -MP
 PKGS     := libunbound jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -33,34 +34,53 @@ LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(DAEMON_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration asan demo run install clean format lint
+.PHONY: all deps test unit integration bench-test asan demo run install clean format lint
 
-all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl
+all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench
 
 deps:
 	@scripts/deps.sh
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/mxcached: $(DAEMON_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# mxbench: the benchmark client; shares only wire with the daemon.
+BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/obj/bench/%.o,$(wildcard bench/*.c))
+BENCH_LIB  = $(filter-out $(BUILD)/obj/bench/mxbench.o,$(BENCH_OBJ)) $(BUILD)/obj/wire.o
+
+$(BUILD)/obj/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MXFLAGS) $(CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/mxbench: $(BUILD)/obj/bench/mxbench.o $(BENCH_LIB)
+	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+$(BUILD)/tests/test_mxbench: tests/unit/test_mxbench.c $(BENCH_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(MXFLAGS) $(CFLAGS) -Ibench $(LDFLAGS) -o $@ $^ -lm -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
+	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
 
-test: all unit integration
+test: all unit integration bench-test
 
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: all
 	$(PYTHON) -m pytest -q tests/integration
+
+# mxbench's own logic, against a scripted DNS server (no root needed).
+bench-test: $(BUILD)/mxbench
+	$(PYTHON) -m pytest -q tests/bench
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -83,11 +103,11 @@ clean:
 	rm -rf build build-asan
 
 format:
-	clang-format -i src/*.c include/*.h tests/unit/*.c
+	clang-format -i src/*.c include/*.h bench/*.c bench/*.h scripts/*.c tests/unit/*.c
 
 lint:
-	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS)
+	clang-tidy --quiet src/*.c bench/*.c -- -std=c11 -D_GNU_SOURCE -Iinclude -Ibench $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 -Iinclude src
+		--std=c11 -Iinclude --include=/usr/include/jansson.h src bench
 
--include $(DAEMON_OBJ:.o=.d) $(BUILD)/obj/ctl.d
+-include $(DAEMON_OBJ:.o=.d) $(BUILD)/obj/ctl.d $(BENCH_OBJ:.o=.d)

@@ -5,6 +5,12 @@
 #                                   start the servers, wait until they answer
 #   scripts/testnet.sh stop DIR     stop exactly the servers `start` started
 #
+# Options after DIR (for bench/compare.sh):
+#   --nsd-port PORT      NSD listens on PORT instead of 53 (a delaying proxy
+#                        then takes port 53 of the same addresses)
+#   --bench-domains N    also generate N mail domains for the benchmark
+#                        (see write_bench_zones)
+#
 # Root hints cannot carry a port number, so every server gets its own loopback
 # address and listens on port 53 there:
 #
@@ -13,6 +19,8 @@
 #   127.0.0.4  "yada123.com." unsigned, "signed123.com." signed,
 #              "bogus123.com." signed with deliberately broken MX/A signatures
 #   127.0.0.5  "mailhost.net." unsigned (out-of-zone exchangers, CNAME targets)
+#   127.0.0.66 nothing: the only name server of "dead123.com." (a delegation
+#              that never answers, for resolver deadlines)
 #
 # Everything lives in DIR: zones/ (zone files, signed copies), keys/ (DNSSEC
 # keys), nsd-<server>/ (config, log, pidfile, control socket), plus
@@ -37,6 +45,10 @@ declare -A ZONE_SERVER=(
 
 READY_TIMEOUT=10 # seconds to wait for all servers to answer
 STOP_TIMEOUT=10  # seconds to wait for the servers to exit
+NSD_PORT=53      # --nsd-port
+BENCH_DOMAINS=0  # --bench-domains
+# Generated benchmark zones (zone name -> server name), see write_bench_zones.
+declare -A BENCH_ZONE_SERVER=()
 
 die() {
     echo "testnet: $*" >&2
@@ -44,7 +56,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop DIR [--nsd-port PORT] [--bench-domains N]" >&2
     exit 2
 }
 
@@ -96,6 +108,10 @@ signed123               NS    ns1.signed123
 ns1.signed123           A     127.0.0.4
 bogus123                NS    ns1.bogus123
 ns1.bogus123            A     127.0.0.4
+; A dead delegation: nothing listens on its only name server's address, so
+; every lookup below it ends at the resolver's own deadline.
+dead123                 NS    ns1.dead123
+ns1.dead123             A     127.0.0.66
 EOF
 
     cat >"$z/net.zone" <<'EOF'
@@ -125,6 +141,7 @@ $TTL 3600
 EOF
 
     write_yada_zone "$z/yada123.com.zone"
+    if ((BENCH_DOMAINS > 0)); then write_bench_zones; fi
 
     cat >"$z/mailhost.net.zone" <<'EOF'
 $ORIGIN mailhost.net.
@@ -229,6 +246,78 @@ EOF
         printf 'many                    MX    10 mx%04d.many\n' "$i"
         printf 'mx%04d.many              A     198.51.100.%d\n' "$i" $((i % 250 + 1))
     done >>"$f"
+
+    # h001..h300: many small distinct answers, to fill a small cache.
+    for ((i = 1; i <= 300; i++)); do
+        printf 'h%03d                    A     203.0.113.%d\n' "$i" $((i % 250 + 1))
+    done >>"$f"
+}
+
+# ---------------------------------------------------------------- bench data
+
+BENCH_PROVIDERS=8       # hosting providers' zones: mxprov0.net. ...
+BENCH_PROVIDER_HOSTS=16 # exchangers per provider: mx00 ... mx15
+
+# --bench-domains N: mail domains for bench/ (mxbench --mode mta). Each is
+# its own unsigned zone on the mail server, delegated from com. (or net.,
+# one in five), with 1-3 exchangers, all with A and AAAA: in the domain's
+# own zone, at hosting providers (zones on the mailhost server shared by
+# many domains, as big providers are), or one of each. Writes
+# DIR/bench-domains.txt (a domain per line) and DIR/bench-queries.txt
+# ("name type", every MX, A and AAAA those deliveries ask for).
+write_bench_zones() {
+    local z=$DIR/zones mail_addr host_addr i j p h k layout label tld name f mx
+    local -A seen=()
+    mail_addr=$(server_addr mail)
+    host_addr=$(server_addr mailhost)
+    : >"$DIR/bench-domains.txt"
+    : >"$DIR/bench-queries.txt"
+    for ((p = 0; p < BENCH_PROVIDERS; p++)); do
+        name=mxprov$p.net.
+        BENCH_ZONE_SERVER[$name]=mailhost
+        printf 'mxprov%d NS ns1.mxprov%d\nns1.mxprov%d A %s\n' $p $p $p "$host_addr" >>"$z/net.zone"
+        {
+            printf '$ORIGIN %s\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 900 604800 300\n' "$name"
+            printf '@ NS ns1\nns1 A %s\n' "$host_addr"
+            for ((h = 0; h < BENCH_PROVIDER_HOSTS; h++)); do
+                printf 'mx%02d A 198.19.%d.%d\n' $h $p $((h + 1))
+                printf 'mx%02d AAAA 2001:db8:19:%d::%d\n' $h $p $((h + 1))
+            done
+        } >"$z/${name%.}.zone"
+    done
+    for ((i = 1; i <= BENCH_DOMAINS; i++)); do
+        tld=com
+        if ((i % 5 == 0)); then tld=net; fi
+        printf -v label 'dom%04d' "$i"
+        name=$label.$tld.
+        f=$z/${name%.}.zone
+        BENCH_ZONE_SERVER[$name]=mail
+        printf '%s NS ns1.%s\nns1.%s A %s\n' "$label" "$label" "$label" "$mail_addr" >>"$z/$tld.zone"
+        {
+            printf '$ORIGIN %s\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 900 604800 300\n' "$name"
+            printf '@ NS ns1\nns1 A %s\n' "$mail_addr"
+        } >"$f"
+        echo "${name%.}" >>"$DIR/bench-domains.txt"
+        echo "${name%.} MX" >>"$DIR/bench-queries.txt"
+        k=$((1 + i % 3))
+        layout=$((i / 3 % 3)) # 0: own zone, 1: providers, 2: one of each
+        for ((j = 1; j <= k; j++)); do
+            if ((layout == 0 || (layout == 2 && j == 1))); then
+                mx=mx$j.$name
+                printf '@ MX %d mx%d\nmx%d A 198.18.%d.%d\nmx%d AAAA 2001:db8:18:%d::%d\n' \
+                    $((10 * j)) $j $j $((i / 250)) $((i % 250 + 1)) $j $i $j >>"$f"
+            else
+                p=$(((i * 7 + j) % BENCH_PROVIDERS))
+                h=$(((i * 13 + j * 5) % BENCH_PROVIDER_HOSTS))
+                printf -v mx 'mx%02d.mxprov%d.net.' $h $p
+                printf '@ MX %d %s\n' $((10 * j)) "$mx" >>"$f"
+            fi
+            if [[ -z ${seen[$mx]:-} ]]; then
+                seen[$mx]=1
+                printf '%s A\n%s AAAA\n' "${mx%.}" "${mx%.}" >>"$DIR/bench-queries.txt"
+            fi
+        done
+    done
 }
 
 # ---------------------------------------------------------------- DNSSEC
@@ -313,7 +402,7 @@ write_nsd_conf() {
 # Generated by testnet.sh for the "$server" server.
 server:
     ip-address: $addr
-    port: 53
+    port: $NSD_PORT
     do-ip4: yes
     do-ip6: no
     server-count: 1
@@ -343,6 +432,14 @@ EOF
             printf '\nzone:\n    name: "%s"\n    zonefile: "%s"\n' \
                 "$zone" "$(served_file "$zone")"
         done
+        for zone in "${!BENCH_ZONE_SERVER[@]}"; do
+            [[ ${BENCH_ZONE_SERVER[$zone]} == "$server" ]] || continue
+            printf '\nzone:\n    name: "%s"\n    zonefile: "zones/%s.zone"\n' \
+                "$zone" "${zone%.}"
+        done
+        # Benchmark load is far above NSD's default response rate limit
+        # (200/s), which would drop or truncate answers.
+        if ((BENCH_DOMAINS > 0)); then printf '\nserver:\n    rrl-ratelimit: 0\n'; fi
     } >"$sdir/nsd.conf"
     nsd-checkconf "$sdir/nsd.conf" || die "bad NSD config $sdir/nsd.conf"
 }
@@ -394,7 +491,7 @@ wait_ready() {
             fi
             addr=$(server_addr "$server")
             for zone in $(zones_of "$server"); do
-                out=$(dig +norec +time=1 +tries=1 @"$addr" "$zone" SOA 2>/dev/null || true)
+                out=$(dig +norec +time=1 +tries=1 -p "$NSD_PORT" @"$addr" "$zone" SOA 2>/dev/null || true)
                 if ! grep -q 'status: NOERROR' <<<"$out" ||
                     ! grep -Eq 'flags:[^;]* aa' <<<"$out"; then
                     pending+=("$zone@$addr")
@@ -464,6 +561,11 @@ EOF
         printf 'NSD_CONF_TLD=%q\n' "$DIR/nsd-tld/nsd.conf"
         printf 'NSD_CONF_MAIL=%q\n' "$DIR/nsd-mail/nsd.conf"
         printf 'NSD_CONF_MAILHOST=%q\n' "$DIR/nsd-mailhost/nsd.conf"
+        printf 'NSD_PORT=%s\n' "$NSD_PORT"
+        if ((BENCH_DOMAINS > 0)); then
+            printf 'BENCH_DOMAINS_FILE=%q\n' "$DIR/bench-domains.txt"
+            printf 'BENCH_QUERIES_FILE=%q\n' "$DIR/bench-queries.txt"
+        fi
     } >"$DIR/env"
 }
 
@@ -537,8 +639,19 @@ cmd_start() {
     echo "testnet: ready in $DIR (source $DIR/env)"
 }
 
-[[ $# -eq 2 ]] || usage
+parse_options() {
+    while (($# > 0)); do
+        case $1 in
+        --nsd-port) NSD_PORT=${2:?}; shift 2 ;;
+        --bench-domains) BENCH_DOMAINS=${2:?}; shift 2 ;;
+        *) usage ;;
+        esac
+    done
+}
+
+[[ $# -ge 2 ]] || usage
 DIR=$2
+parse_options "${@:3}"
 if [[ $1 == start ]]; then mkdir -p "$DIR"; fi
 if [[ -d $DIR ]]; then
     DIR=$(cd "$DIR" && pwd) # NSD and unbound want absolute paths

@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Prints the comparison table of bench/compare.sh from its JSON results.
+
+    bench/table.py RESULTS_DIR
+
+Reads RESULTS_DIR/<workload>.<resolver>.json, prints a text table and
+writes it to RESULTS_DIR/table.txt, and a Markdown version (for README) to
+RESULTS_DIR/table.md. Ratios are mxcached / unbound: below 1 means mxcached
+is faster (latency) or, for QPS, slower.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+RESOLVERS = ["mxcached", "mxcached-nochase", "unbound"]
+HEADERS = ["workload", "metric", "mxcached", "chaser off", "unbound", "mxcached/unbound"]
+
+# (workload, label, metric label, key path in the JSON)
+ROWS = [
+    ("cold-mta", "cold MTA", "delivery p50 ms", ("total_ms", "p50")),
+    ("cold-mta", "", "delivery p90 ms", ("total_ms", "p90")),
+    ("cold-mta", "", "delivery p99 ms", ("total_ms", "p99")),
+    ("cold-mta", "", "MX p50 ms", ("mx_ms", "p50")),
+    ("cold-mta", "", "addresses p50 ms", ("addr_ms", "p50")),
+    ("cold-pause-mta", "checked, then delivered", "addresses p50 ms", ("addr_ms", "p50")),
+    ("cold-pause-mta", "(cold, 200 ms pause)", "addresses p99 ms", ("addr_ms", "p99")),
+    ("cold-pause-mta", "", "delivery p50 ms", ("total_ms", "p50")),
+    ("warm-mta", "warm MTA", "delivery p50 ms", ("total_ms", "p50")),
+    ("warm-mta", "", "delivery p99 ms", ("total_ms", "p99")),
+    ("cached-qps", "cached QPS (mxbench)", "answers/s", ("qps",)),
+    ("cached-qps", "", "latency p50 us", ("latency_us", "p50")),
+    ("cached-qps", "", "latency p99 us", ("latency_us", "p99")),
+    ("cached-dnsperf", "cached QPS (dnsperf)", "answers/s", ("qps",)),
+    ("cached-dnsperf", "", "latency mean us", ("latency_us", "mean")),
+]
+
+# Workloads whose runs must all have answered every lookup.
+FAILURE_KEYS = ("failed", "timeouts")
+
+
+def load(results):
+    data = {}
+    for path in results.glob("*.json"):
+        workload, _, resolver = path.stem.partition(".")
+        if resolver:
+            data[(workload, resolver)] = json.loads(path.read_text())
+    return data
+
+
+def figure(obj, keys):
+    for k in keys:
+        if not isinstance(obj, dict) or obj.get(k) is None:
+            return None
+        obj = obj[k]
+    return obj
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
+def rows(data):
+    out = []
+    for workload, label, metric, keys in ROWS:
+        vals = [figure(data.get((workload, r)), keys) for r in RESOLVERS]
+        mx, ub = vals[0], vals[2]
+        ratio = f"{mx / ub:.2f}" if mx is not None and ub else "-"
+        out.append([label, metric] + [fmt(v) for v in vals] + [ratio])
+    return out
+
+
+def text_table(table):
+    widths = [max(len(r[i]) for r in [HEADERS] + table) for i in range(len(HEADERS))]
+    lines = []
+    for r in [HEADERS] + table:
+        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
+        cells += [c.rjust(w) for c, w in zip(r[2:], widths[2:])]
+        lines.append("  ".join(cells))
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table(table):
+    lines = ["| " + " | ".join(HEADERS) + " |",
+             "| --- | --- | " + " | ".join(["---:"] * (len(HEADERS) - 2)) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in table]
+    return "\n".join(lines) + "\n"
+
+
+def problems(data):
+    out = []
+    for (workload, resolver), obj in sorted(data.items()):
+        bad = {k: obj.get(k) for k in FAILURE_KEYS if obj.get(k)}
+        if bad:
+            out.append(f"{workload} against {resolver}: " +
+                       ", ".join(f"{k} {v}" for k, v in bad.items()))
+    return out
+
+
+def main():
+    results = Path(sys.argv[1])
+    data = load(results)
+    table = rows(data)
+    text = text_table(table)
+    rtt = results / "authoritative-rtt.json"
+    if rtt.exists():
+        lat = json.loads(rtt.read_text())["latency_us"]
+        text += (f"\nauthoritative round trip through the delay proxies: "
+                 f"p50 {lat['p50'] / 1000:.1f} ms, p99 {lat['p99'] / 1000:.1f} ms\n")
+    if ("cold-mta", "mxcached-nochase") not in data:
+        text += "chaser off: not measured (mxcached has no --mx-chase flag)\n"
+    for p in problems(data):
+        text += f"NOTE: {p}\n"
+    machine = results / "machine.txt"
+    if machine.exists():
+        text += "\n" + machine.read_text()
+    sys.stdout.write(text)
+    (results / "table.txt").write_text(text)
+    (results / "table.md").write_text(markdown_table(table))
+
+
+if __name__ == "__main__":
+    main()

@@ -161,6 +161,14 @@ int wire_iter_next(struct wire_iter *it, struct wire_rr *rr);
 /* Subtracts elapsed seconds from every TTL (not OPT's), flooring at 0. */
 bool wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed);
 
+/* Where the TTLs are (every record but OPT), so a stored answer can be
+ * aged without walking it again: fills offs, returns how many, or
+ * SIZE_MAX if the message is malformed or has more than max records. */
+size_t wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max);
+
+/* wire_age_ttls with the offsets from wire_ttl_offsets. */
+void wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed);
+
 /* Smallest TTL in the answer and authority sections; false if none. */
 bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 

@@ -64,7 +64,7 @@ acl_add(struct acl *acl, const char *cidr)
 	if (slash) {
 		char *end;
 		unsigned long p = strtoul(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || p > max)
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || p > max)
 			return false;
 		net.prefix = (unsigned)p;
 	}

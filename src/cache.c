@@ -55,8 +55,10 @@ cache_key_encode(const struct cache_key *key, uint8_t out[CACHE_KEY_MAX])
 {
 	size_t n = key->name_len;
 
-	memcpy(out, key->name, n);
-	wire_name_lower(out, n);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = key->name[i];
+		out[i] = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + ('a' - 'A')) : ch;
+	}
 	wire_put16(out + n, key->qtype);
 	wire_put16(out + n + 2, key->qclass);
 	out[n + 4] = key->flags;

@@ -457,6 +457,11 @@ config_file(struct config *cfg, const char *path, char *err, size_t errlen)
 			ok = false;
 		}
 	}
+	if (ok && ferror(f)) {
+		/* fopen() takes a directory; reading it is where it fails. */
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		ok = false;
+	}
 	fclose(f);
 	return ok;
 }
@@ -505,7 +510,8 @@ enum config_result
 config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	struct option longopts[CONFIG_NOPTS + 4];
-	char shortopts[3 * CONFIG_NOPTS + 8] = "+c:Vh";
+	/* "+": stop at the first argument; ":": report a missing value as ':'. */
+	char shortopts[3 * CONFIG_NOPTS + 8] = "+:c:Vh";
 	size_t s = strlen(shortopts);
 	int c;
 
@@ -527,7 +533,7 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 	longopts[CONFIG_NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* glibc: 0 also resets the state left by an earlier parse */
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		const struct config_opt *o = NULL;
 		switch (c) {
@@ -543,8 +549,14 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 			continue;
 		case '?':
 		case ':':
-			snprintf(err, errlen, "%s: %s (see --help)", argv[optind - 1],
-				 c == ':' ? "missing value" : "unknown option");
+			/* A long option is the word just read; a short one (maybe
+			 * in a cluster like -fx) is optopt. */
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				snprintf(err, errlen, "%s: %s (see --help)", argv[optind - 1],
+					 c == ':' ? "missing value" : "unknown option");
+			else
+				snprintf(err, errlen, "-%c: %s (see --help)", optopt,
+					 c == ':' ? "missing value" : "unknown option");
 			return CONFIG_ERROR;
 		default:
 			break;

@@ -3,22 +3,26 @@
  */
 #include "siphash.h"
 
+#include <endian.h>
+#include <string.h>
+
 #define SIP_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
-static uint64_t siphash_load64(const uint8_t *p);
-static void siphash_round(uint64_t v[4]);
+static inline uint64_t siphash_load64(const uint8_t *p);
+static inline void siphash_round(uint64_t v[4]);
 
-static uint64_t
+/* The hash runs on every cache lookup: keep the rounds inline and the
+ * loads whole words. */
+static inline uint64_t
 siphash_load64(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
-static void
+static inline void
 siphash_round(uint64_t v[4])
 {
 	v[0] += v[1];

@@ -104,7 +104,11 @@ stats_hist_buckets(const struct stats_hist *h)
 		if (h->buckets[i])
 			last = i;
 	for (size_t i = 0; i <= last; i++) {
-		json_array_append_new(le, json_integer((json_int_t)stats_hist_lower(i + 1) - 1));
+		/* The last bucket also holds everything above its range. */
+		uint64_t upper = stats_hist_lower(i + 1) - 1;
+		if (i == STATS_HIST_BUCKETS - 1 && h->max > upper)
+			upper = h->max;
+		json_array_append_new(le, json_integer((json_int_t)upper));
 		json_array_append_new(counts, json_integer((json_int_t)h->buckets[i]));
 	}
 	return json_pack("{s:o, s:o, s:I, s:I}", "le", le, "count", counts, "sum",

@@ -32,6 +32,7 @@ static bool writer_name(struct wire_writer *w, const uint8_t *name);
 static bool writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t len, size_t *off);
 static bool writer_suffix_at(const struct wire_writer *w, size_t pos, const uint8_t *suffix);
 static uint8_t wire_lower(uint8_t c);
+static bool wire_name_skip(const uint8_t *pkt, size_t len, size_t *off);
 
 static uint8_t
 wire_lower(uint8_t c)
@@ -73,6 +74,32 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 	}
 	*off = after ? after : pos + 1;
 	return name_len;
+}
+
+/* Moves *off past a name without following its pointer: walking records
+ * needs no more, and a name that is read is checked by wire_name_read. */
+static bool
+wire_name_skip(const uint8_t *pkt, size_t len, size_t *off)
+{
+	size_t pos = *off;
+
+	while (pos < len) {
+		uint8_t c = pkt[pos];
+		if ((c & WIRE_PTR_MASK) == WIRE_PTR_MASK) {
+			if (pos + 2 > len)
+				return false;
+			*off = pos + 2;
+			return true;
+		}
+		if (c & WIRE_PTR_MASK)
+			return false;
+		if (c == 0) {
+			*off = pos + 1;
+			return true;
+		}
+		pos += (size_t)c + 1;
+	}
+	return false;
 }
 
 void
@@ -364,7 +391,7 @@ wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len)
 	it->left[WIRE_AUTHORITY] = wire_get16(pkt + 8);
 	it->left[WIRE_ADDITIONAL] = wire_get16(pkt + 10);
 	for (unsigned qd = wire_get16(pkt + 4); qd > 0; qd--) {
-		if (wire_name_read(pkt, len, &it->off, NULL) == 0 || it->off + 4 > len)
+		if (!wire_name_skip(pkt, len, &it->off) || it->off + 4 > len)
 			return false;
 		it->off += 4;
 	}
@@ -382,7 +409,7 @@ wire_iter_next(struct wire_iter *it, struct wire_rr *rr)
 	size_t off = it->off;
 	rr->section = it->section;
 	rr->name_off = off;
-	if (wire_name_read(it->pkt, it->len, &off, NULL) == 0 || off + 10 > it->len)
+	if (!wire_name_skip(it->pkt, it->len, &off) || off + 10 > it->len)
 		return -1;
 	rr->type = wire_get16(it->pkt + off);
 	rr->rclass = wire_get16(it->pkt + off + 2);
@@ -413,6 +440,35 @@ wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
 		wire_put32(pkt + rr.ttl_off, rr.ttl > elapsed ? rr.ttl - elapsed : 0);
 	}
 	return r == 0;
+}
+
+size_t
+wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+	size_t n = 0;
+	int r;
+
+	if (len > WIRE_MAX_MSG || !wire_iter_init(&it, pkt, len))
+		return SIZE_MAX;
+	while ((r = wire_iter_next(&it, &rr)) == 1) {
+		if (rr.type == WIRE_T_OPT)
+			continue;
+		if (n == max)
+			return SIZE_MAX;
+		offs[n++] = (uint16_t)rr.ttl_off;
+	}
+	return r == 0 ? n : SIZE_MAX;
+}
+
+void
+wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ttl = wire_get32(pkt + offs[i]);
+		wire_put32(pkt + offs[i], ttl > elapsed ? ttl - elapsed : 0);
+	}
 }
 
 bool

@@ -14,7 +14,8 @@
 /*
  * Log-scale buckets, four per power of two (Unbound uses one): values
  * 0..3 get their own bucket, then each octave [2^e, 2^(e+1)) is split in
- * four equal parts. Relative error under 25%, 112 buckets up to ~2 minutes.
+ * four equal parts. Relative error under 25%; 112 buckets, the regular
+ * ones up to 2^29 us (about 9 minutes), the last one open-ended.
  */
 #define STATS_HIST_SUB 4
 #define STATS_HIST_OCTAVES 27
@@ -64,7 +65,8 @@ struct stats {
 };
 
 size_t stats_hist_index(uint64_t v);
-/* Smallest value of bucket i; bucket i holds [lower(i), lower(i + 1)). */
+/* Smallest value of bucket i; bucket i holds [lower(i), lower(i + 1)),
+ * except the last, which also takes everything larger. */
 uint64_t stats_hist_lower(size_t i);
 void stats_hist_add(struct stats_hist *h, uint64_t v);
 /* The upper edge of the bucket holding the q-quantile (0 < q <= 1),

@@ -176,8 +176,9 @@ bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 bool wire_negative_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 
 /* Follows the CNAME chain from the question name through the answer
- * section; stores the final owner name in out and returns its length
- * (0 if the message is malformed). */
+ * section, in message order (the order resolvers write a chain in);
+ * stores the final owner name in out and returns its length (0 if the
+ * message is malformed). */
 size_t wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME]);
 
 struct wire_mx {

@@ -21,6 +21,8 @@ struct acl {
 	size_t n;
 };
 
+static const uint8_t acl_v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 static bool acl_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix);
 
 struct acl *
@@ -68,6 +70,13 @@ acl_add(struct acl *acl, const char *cidr)
 			return false;
 		net.prefix = (unsigned)p;
 	}
+	/* Clients with v4-mapped addresses are matched as IPv4: so are entries. */
+	if (net.family == AF_INET6 && net.prefix >= 96 &&
+	    memcmp(net.addr, acl_v4mapped, sizeof(acl_v4mapped)) == 0) {
+		memmove(net.addr, net.addr + 12, 4);
+		net.family = AF_INET;
+		net.prefix -= 96;
+	}
 	struct acl_net *nets = realloc(acl->nets, (acl->n + 1) * sizeof(*nets));
 	if (!nets)
 		return false;
@@ -92,7 +101,6 @@ acl_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
 bool
 acl_allows(const struct acl *acl, const struct sockaddr *sa)
 {
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const uint8_t *addr;
 	int family = sa->sa_family;
 
@@ -100,9 +108,9 @@ acl_allows(const struct acl *acl, const struct sockaddr *sa)
 		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 	} else if (family == AF_INET6) {
 		addr = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+		if (memcmp(addr, acl_v4mapped, sizeof(acl_v4mapped)) == 0) {
 			family = AF_INET;
-			addr += sizeof(v4mapped);
+			addr += sizeof(acl_v4mapped);
 		}
 	} else {
 		return false;

@@ -13,6 +13,8 @@
 bool
 buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return true;
 	if (b->len + n > b->max)
 		return false;
 	if (b->len + n > b->cap) {

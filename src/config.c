@@ -113,7 +113,7 @@ config_uint(const char *name, const char *arg, unsigned long max, unsigned long 
 
 	errno = 0;
 	*out = strtoul(arg, &end, 10);
-	if (*arg == '\0' || *arg == '-' || *end != '\0' || errno || *out > max) {
+	if (*arg < '0' || *arg > '9' || *end != '\0' || errno || *out > max) {
 		snprintf(err, errlen, "--%s: '%s' is not a number from 0 to %lu", name, arg, max);
 		return false;
 	}
@@ -129,7 +129,7 @@ config_parse_size(const char *text, size_t *out)
 
 	errno = 0;
 	v = strtoull(text, &end, 10);
-	if (end == text || *text == '-' || errno)
+	if (*text < '0' || *text > '9' || errno)
 		return false;
 	switch (*end) {
 	case '\0':

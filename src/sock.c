@@ -29,7 +29,8 @@ sock_parse_addr(const char *text, uint16_t default_port, struct sock_addr *out)
 		char *end;
 		errno = 0;
 		port = strtoul(at + 1, &end, 10);
-		if (at[1] == '\0' || *end != '\0' || errno || port == 0 || port > 65535)
+		if (at[1] < '0' || at[1] > '9' || *end != '\0' || errno || port == 0 ||
+		    port > 65535)
 			return false;
 	}
 	memset(out, 0, sizeof(*out));

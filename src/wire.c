@@ -522,13 +522,14 @@ wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME])
 	struct wire_iter it;
 	struct wire_rr rr;
 	uint8_t owner[WIRE_MAX_NAME];
-	size_t off = WIRE_HEADER_LEN, olen;
-	size_t n = wire_get16(pkt + 4) == 1 ? wire_name_read(pkt, len, &off, out) : 0;
+	size_t off = WIRE_HEADER_LEN, olen, n;
+	int r;
 
-	if (n == 0 || !wire_iter_init(&it, pkt, len))
+	if (!wire_iter_init(&it, pkt, len) || wire_get16(pkt + 4) != 1 ||
+	    !(n = wire_name_read(pkt, len, &off, out)))
 		return 0;
 	/* Resolvers order the chain, so one pass in order follows it. */
-	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
+	while ((r = wire_iter_next(&it, &rr)) == 1 && rr.section == WIRE_ANSWER) {
 		off = rr.name_off;
 		if (rr.type != WIRE_T_CNAME || !(olen = wire_name_read(pkt, len, &off, owner)) ||
 		    !wire_name_equal(owner, olen, out, n))
@@ -539,7 +540,7 @@ wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME])
 		memcpy(out, owner, olen);
 		n = olen;
 	}
-	return n;
+	return r < 0 ? 0 : n;
 }
 
 size_t

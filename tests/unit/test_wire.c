@@ -1857,6 +1857,671 @@ error_reply_small_cap(void **state)
 	test_free(buf);
 }
 
+/* ---- wire_answer_owner --------------------------------------------- */
+
+/* Runs f on an exactly sized heap copy of p, so ASan sees any read past
+ * the end. */
+static size_t
+t_owner_of(const struct t_pkt *p, uint8_t out[WIRE_MAX_NAME])
+{
+	uint8_t *exact = malloc(p->len ? p->len : 1);
+	size_t n;
+
+	assert_non_null(exact);
+	memcpy(exact, p->b, p->len);
+	n = wire_answer_owner(exact, p->len, out);
+	free(exact);
+	return n;
+}
+
+/* Asserts the message's final owner is dotted. */
+static void
+t_expect_owner(const struct t_pkt *p, const char *dotted)
+{
+	uint8_t got[WIRE_MAX_NAME], want[512];
+	size_t n = t_enc(dotted, want);
+
+	assert_int_equal(t_owner_of(p, got), n);
+	assert_memory_equal(got, want, n);
+}
+
+/* A CNAME owned by the name at owner (a pointer) to target, written out.
+ * Returns where the target name starts. */
+static size_t
+t_cname(struct t_pkt *p, size_t owner, const char *target)
+{
+	size_t r, at;
+
+	t_ptr(p, owner);
+	r = t_rr(p, WIRE_T_CNAME, 300);
+	at = p->len;
+	t_name(p, target);
+	t_rr_end(p, r);
+	return at;
+}
+
+static void
+answer_owner_no_cname(void **state)
+{
+	struct t_pkt p;
+
+	(void)state;
+	/* The question name, as the question spells it. */
+	t_hdr(&p, 1, WIRE_QR, 1, 1, 0, 0);
+	t_question(&p, "Www.Example.COM", WIRE_T_A);
+	t_a(&p, 12, 60);
+	t_expect_owner(&p, "Www.Example.COM");
+	/* No answer at all (NODATA). */
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
+	t_question(&p, "example.com", WIRE_T_MX);
+	t_expect_owner(&p, "example.com");
+	/* The root. */
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
+	t_question(&p, ".", WIRE_T_NS);
+	t_expect_owner(&p, ".");
+}
+
+static void
+answer_owner_one_cname(void **state)
+{
+	struct t_pkt p;
+	size_t target;
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 2, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	target = t_cname(&p, 12, "web.example.com");
+	t_a(&p, target, 60);
+	t_expect_owner(&p, "web.example.com");
+	/* The same without the address: where the chain ends, answered or not. */
+	t_hdr(&p, 1, WIRE_QR, 1, 1, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	t_cname(&p, 12, "web.example.com");
+	t_expect_owner(&p, "web.example.com");
+	/* The target compressed: a label and a pointer into the question. */
+	t_hdr(&p, 1, WIRE_QR, 1, 1, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A); /* example.com at 16 */
+	t_ptr(&p, 12);
+	size_t r = t_rr(&p, WIRE_T_CNAME, 300);
+	t_labels(&p, "alias");
+	t_ptr(&p, 16);
+	t_rr_end(&p, r);
+	t_expect_owner(&p, "alias.example.com");
+}
+
+static void
+answer_owner_chain(void **state)
+{
+	struct t_pkt p;
+	size_t a, b, r;
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 3, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	a = t_cname(&p, 12, "a.example.net");
+	b = t_cname(&p, a, "b.example.org");
+	t_a(&p, b, 60);
+	t_expect_owner(&p, "b.example.org");
+
+	/* Owners matched without regard to case, and written out in full. */
+	t_hdr(&p, 1, WIRE_QR, 1, 2, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	t_cname(&p, 12, "a.example.net");
+	t_name(&p, "A.EXAMPLE.NET");
+	r = t_rr(&p, WIRE_T_CNAME, 300);
+	t_name(&p, "c.example.org");
+	t_rr_end(&p, r);
+	t_expect_owner(&p, "c.example.org");
+}
+
+static void
+answer_owner_other_cname_ignored(void **state)
+{
+	struct t_pkt p;
+	size_t r;
+
+	(void)state;
+	/* A CNAME for another name, then the qname's own A. */
+	t_hdr(&p, 1, WIRE_QR, 1, 2, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A); /* example.com at 16 */
+	t_labels(&p, "other");
+	t_ptr(&p, 16);
+	r = t_rr(&p, WIRE_T_CNAME, 300);
+	t_name(&p, "x.example.com");
+	t_rr_end(&p, r);
+	t_a(&p, 12, 60);
+	t_expect_owner(&p, "www.example.com");
+
+	/* A CNAME for the qname in the authority section is not followed. */
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 1, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	t_cname(&p, 12, "web.example.com");
+	t_expect_owner(&p, "www.example.com");
+
+	/* Nor one for a parent or a child of the qname. */
+	t_hdr(&p, 1, WIRE_QR, 1, 2, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	t_cname(&p, 16, "parent.example.net");
+	t_labels(&p, "sub");
+	t_ptr(&p, 12);
+	r = t_rr(&p, WIRE_T_CNAME, 300);
+	t_name(&p, "child.example.net");
+	t_rr_end(&p, r);
+	t_expect_owner(&p, "www.example.com");
+}
+
+static void
+answer_owner_malformed(void **state)
+{
+	struct t_pkt p;
+	uint8_t out[WIRE_MAX_NAME];
+
+	(void)state;
+	/* No question, or two. */
+	t_hdr(&p, 1, WIRE_QR, 0, 0, 0, 0);
+	assert_int_equal(t_owner_of(&p, out), 0);
+	t_hdr(&p, 1, WIRE_QR, 2, 0, 0, 0);
+	t_question(&p, "a.example", WIRE_T_A);
+	t_question(&p, "b.example", WIRE_T_A);
+	assert_int_equal(t_owner_of(&p, out), 0);
+	/* The question cut. */
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	p.len -= 3;
+	assert_int_equal(t_owner_of(&p, out), 0);
+	/* Only a header. */
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
+	assert_int_equal(t_owner_of(&p, out), 0);
+	/* A CNAME for the qname whose target runs out of its rdata. */
+	t_hdr(&p, 1, WIRE_QR, 1, 1, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	t_cname(&p, 12, "web.example.com");
+	t_set16(&p, p.len - 17 - 2, 5); /* rdlength 5 of 17 */
+	assert_int_equal(t_owner_of(&p, out), 0);
+}
+
+/* The header promises an answer the message does not have: malformed. */
+static void
+answer_owner_cut_answer(void **state)
+{
+	struct t_pkt p;
+	uint8_t out[WIRE_MAX_NAME];
+	size_t target;
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 2, 0, 0);
+	t_question(&p, "www.example.com", WIRE_T_A);
+	target = t_cname(&p, 12, "web.example.com");
+	t_a(&p, target, 60);
+	p.len -= 2; /* the A's rdata cut */
+	assert_int_equal(t_owner_of(&p, out), 0);
+}
+
+/* Messages shorter than a header must not be read past their end. */
+static void
+answer_owner_short(void **state)
+{
+	struct t_pkt p;
+	uint8_t out[WIRE_MAX_NAME];
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
+	for (size_t len = 0; len < WIRE_HEADER_LEN; len++) {
+		p.len = len;
+		assert_int_equal(t_owner_of(&p, out), 0);
+	}
+}
+
+/* ---- wire_mx_list -------------------------------------------------- */
+
+/* An MX owned by the name at owner (a pointer), exchange written out.
+ * Returns where the exchange name starts. */
+static size_t
+t_mx(struct t_pkt *p, size_t owner, unsigned pref, const char *exchange)
+{
+	size_t r, at;
+
+	t_ptr(p, owner);
+	r = t_rr(p, WIRE_T_MX, 300);
+	t_u16(p, pref);
+	at = p->len;
+	t_name(p, exchange);
+	t_rr_end(p, r);
+	return at;
+}
+
+/* Asserts one wire_mx entry, and that name_off leads to the same name. */
+static void
+t_expect_mx(const struct t_pkt *p, const struct wire_mx *mx, unsigned pref, const char *dotted)
+{
+	uint8_t want[512], got[WIRE_MAX_NAME];
+	size_t n = t_enc(dotted, want), off = mx->name_off;
+
+	assert_int_equal(mx->preference, pref);
+	assert_int_equal(mx->name_len, n);
+	assert_memory_equal(mx->name, want, n);
+	assert_int_equal(wire_name_read(p->b, p->len, &off, got), n);
+	assert_memory_equal(got, want, n);
+}
+
+/* Runs wire_mx_list on an exact copy of p for owner. */
+static size_t
+t_mx_list(const struct t_pkt *p, const char *owner, struct wire_mx *out, size_t max)
+{
+	uint8_t name[512];
+	size_t n = t_enc(owner, name), total;
+	uint8_t *exact = malloc(p->len);
+
+	assert_non_null(exact);
+	memcpy(exact, p->b, p->len);
+	total = wire_mx_list(exact, p->len, name, n, out, max);
+	free(exact);
+	return total;
+}
+
+/* example.com MX: 30 mx3, 10 mx1, 20 mx2 (compressed), 10 mx1b. */
+static void
+t_mx_set(struct t_pkt *p)
+{
+	size_t r;
+
+	t_hdr(p, 1, WIRE_QR | WIRE_RA, 1, 4, 0, 0);
+	t_question(p, "example.com", WIRE_T_MX);
+	t_mx(p, 12, 30, "mx3.example.com");
+	t_mx(p, 12, 10, "mx1.example.com");
+	t_ptr(p, 12);
+	r = t_rr(p, WIRE_T_MX, 300);
+	t_u16(p, 20);
+	t_labels(p, "mx2");
+	t_ptr(p, 12);
+	t_rr_end(p, r);
+	t_mx(p, 12, 10, "mx1b.example.net");
+}
+
+static void
+mx_list_sorted(void **state)
+{
+	struct t_pkt p;
+	struct wire_mx mx[8];
+
+	(void)state;
+	t_mx_set(&p);
+	t_check_msg(p.b, p.len, 4, 0, 0);
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 8), 4);
+	t_expect_mx(&p, &mx[0], 10, "mx1.example.com");
+	t_expect_mx(&p, &mx[1], 10, "mx1b.example.net"); /* equal: in message order */
+	t_expect_mx(&p, &mx[2], 20, "mx2.example.com");
+	t_expect_mx(&p, &mx[3], 30, "mx3.example.com");
+	/* max exactly the count. */
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 4), 4);
+	t_expect_mx(&p, &mx[3], 30, "mx3.example.com");
+}
+
+static void
+mx_list_max(void **state)
+{
+	struct t_pkt p;
+	struct wire_mx mx[8], guard;
+	const unsigned down[] = {50, 40, 30, 20, 10};
+	const char *names[] = {"a.example", "b.example", "c.example", "d.example", "e.example"};
+
+	(void)state;
+	t_mx_set(&p);
+	memset(mx, 0xa5, sizeof(mx));
+	memcpy(&guard, &mx[2], sizeof(guard));
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 2), 4);
+	t_expect_mx(&p, &mx[0], 10, "mx1.example.com");
+	t_expect_mx(&p, &mx[1], 10, "mx1b.example.net");
+	assert_memory_equal(&mx[2], &guard, sizeof(guard)); /* nothing past max */
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 1), 4);
+	t_expect_mx(&p, &mx[0], 10, "mx1.example.com");
+	assert_int_equal(t_mx_list(&p, "example.com", NULL, 0), 4);
+
+	/* The most preferred last in the message. */
+	t_hdr(&p, 1, WIRE_QR, 1, 5, 0, 0);
+	t_question(&p, "example.com", WIRE_T_MX);
+	for (int i = 0; i < 5; i++)
+		t_mx(&p, 12, down[i], names[i]);
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 2), 5);
+	t_expect_mx(&p, &mx[0], 10, "e.example");
+	t_expect_mx(&p, &mx[1], 20, "d.example");
+
+	/* Ties at the cut keep the earlier records. */
+	t_hdr(&p, 1, WIRE_QR, 1, 5, 0, 0);
+	t_question(&p, "example.com", WIRE_T_MX);
+	t_mx(&p, 12, 20, "a.example");
+	t_mx(&p, 12, 10, "b.example");
+	t_mx(&p, 12, 10, "c.example");
+	t_mx(&p, 12, 10, "d.example");
+	t_mx(&p, 12, 5, "e.example");
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 3), 5);
+	t_expect_mx(&p, &mx[0], 5, "e.example");
+	t_expect_mx(&p, &mx[1], 10, "b.example");
+	t_expect_mx(&p, &mx[2], 10, "c.example");
+}
+
+static void
+mx_list_owner_filter(void **state)
+{
+	struct t_pkt p;
+	struct wire_mx mx[8];
+	size_t r;
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 5, 1, 1);
+	t_question(&p, "example.com", WIRE_T_MX); /* "com" at 20 */
+	t_mx(&p, 12, 10, "mx1.example.com");
+	t_labels(&p, "other");
+	t_ptr(&p, 12);
+	r = t_rr(&p, WIRE_T_MX, 300);
+	t_u16(&p, 1);
+	t_name(&p, "mx.other.example.com");
+	t_rr_end(&p, r);
+	t_name(&p, "EXAMPLE.COM");
+	r = t_rr(&p, WIRE_T_MX, 300);
+	t_u16(&p, 20);
+	t_name(&p, "mx2.example.com");
+	t_rr_end(&p, r);
+	t_a(&p, 12, 60);		     /* not an MX */
+	t_mx(&p, 20, 5, "mx.com");	     /* a parent's */
+	t_mx(&p, 12, 1, "auth.example.com"); /* authority */
+	t_mx(&p, 12, 1, "add.example.com");  /* additional */
+	t_check_msg(p.b, p.len, 5, 1, 1);
+
+	assert_int_equal(t_mx_list(&p, "Example.Com", mx, 8), 2);
+	t_expect_mx(&p, &mx[0], 10, "mx1.example.com");
+	t_expect_mx(&p, &mx[1], 20, "mx2.example.com");
+	assert_int_equal(t_mx_list(&p, "other.example.com", mx, 8), 1);
+	t_expect_mx(&p, &mx[0], 1, "mx.other.example.com");
+	assert_int_equal(t_mx_list(&p, "com", mx, 8), 1);
+	assert_int_equal(t_mx_list(&p, "nothing.example", mx, 8), 0);
+}
+
+static void
+mx_list_null_mx(void **state)
+{
+	struct t_pkt p;
+	struct wire_mx mx[2];
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 1, 0, 0);
+	t_question(&p, "example.com", WIRE_T_MX);
+	t_mx(&p, 12, 0, ".");
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 2), 1);
+	assert_int_equal(mx[0].preference, 0);
+	assert_int_equal(mx[0].name_len, 1);
+	assert_int_equal(mx[0].name[0], 0);
+	t_expect_mx(&p, &mx[0], 0, ".");
+	assert_int_equal(mx[0].name_off, p.len - 1);
+}
+
+static void
+mx_list_bad_rdata(void **state)
+{
+	struct t_pkt p;
+	struct wire_mx mx[4];
+	size_t r;
+
+	(void)state;
+	t_hdr(&p, 1, WIRE_QR, 1, 4, 0, 0);
+	t_question(&p, "example.com", WIRE_T_MX);
+	/* Only a preference. */
+	t_ptr(&p, 12);
+	r = t_rr(&p, WIRE_T_MX, 300);
+	t_u16(&p, 1);
+	t_rr_end(&p, r);
+	/* An exchange running past the rdata. */
+	t_ptr(&p, 12);
+	r = t_rr(&p, WIRE_T_MX, 300);
+	t_u16(&p, 2);
+	t_u8(&p, 10);
+	t_bytes(&p, "abc", 3);
+	t_rr_end(&p, r);
+	/* A forward pointer. */
+	t_ptr(&p, 12);
+	r = t_rr(&p, WIRE_T_MX, 300);
+	t_u16(&p, 3);
+	t_ptr(&p, p.len + 2);
+	t_rr_end(&p, r);
+	t_mx(&p, 12, 40, "good.example.com");
+	assert_int_equal(t_mx_list(&p, "example.com", mx, 4), 1);
+	t_expect_mx(&p, &mx[0], 40, "good.example.com");
+}
+
+/* ---- wire_build_query ---------------------------------------------- */
+
+static size_t
+t_build(uint8_t *out, size_t cap, const char *dotted, uint16_t id, uint16_t flags, uint16_t qtype,
+	bool edns, uint16_t udp, bool dnssec_ok)
+{
+	uint8_t name[512];
+	size_t n = t_enc(dotted, name);
+
+	return wire_build_query(out, cap, id, flags, name, n, qtype, edns, udp, dnssec_ok);
+}
+
+static void
+build_query_parses_back(void **state)
+{
+	struct t_pkt p;
+	struct wire_query q;
+	uint8_t want[64];
+	size_t n = t_enc("Mx1.Example.COM", want);
+
+	(void)state;
+	p.len = t_build(p.b, sizeof(p.b), "Mx1.Example.COM", 0xbeef, WIRE_RD | WIRE_CD, WIRE_T_MX,
+			true, 1232, true);
+	assert_int_equal(p.len, 12 + n + 4 + WIRE_OPT_LEN);
+	assert_int_equal(t_parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.id, 0xbeef);
+	assert_int_equal(q.flags, WIRE_RD | WIRE_CD);
+	assert_int_equal(q.qtype, WIRE_T_MX);
+	assert_int_equal(q.qclass, WIRE_CLASS_IN);
+	assert_int_equal(q.qname_len, n);
+	assert_memory_equal(q.qname, want, n);
+	assert_true(q.edns);
+	assert_true(q.dnssec_ok);
+	assert_int_equal(q.udp_size, 1232);
+	t_check_msg(p.b, p.len, 0, 0, 1);
+
+	/* EDNS without DO. */
+	p.len = t_build(p.b, sizeof(p.b), "example.com", 0, 0, WIRE_T_AAAA, true, 4096, false);
+	assert_int_equal(t_parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.id, 0);
+	assert_int_equal(q.flags, 0);
+	assert_int_equal(q.qtype, WIRE_T_AAAA);
+	assert_true(q.edns);
+	assert_false(q.dnssec_ok);
+	assert_int_equal(q.udp_size, 4096);
+
+	/* No EDNS: no OPT, and DO cannot be carried. */
+	p.len = t_build(p.b, sizeof(p.b), "example.com", 0xffff, WIRE_RD, 65535, false, 1232, true);
+	assert_int_equal(p.len, 12 + 13 + 4);
+	assert_int_equal(t_parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.id, 0xffff);
+	assert_int_equal(q.qtype, 65535);
+	assert_false(q.edns);
+	assert_false(q.dnssec_ok);
+	assert_int_equal(q.udp_size, 0);
+	t_check_msg(p.b, p.len, 0, 0, 0);
+
+	/* The root. */
+	p.len = t_build(p.b, sizeof(p.b), ".", 7, WIRE_RD, WIRE_T_NS, false, 0, false);
+	assert_int_equal(p.len, 12 + 1 + 4);
+	assert_int_equal(t_parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.qname_len, 1);
+}
+
+static void
+build_query_cap(void **state)
+{
+	uint8_t *buf;
+	size_t plain = 12 + 13 + 4, full = plain + WIRE_OPT_LEN;
+
+	(void)state;
+	/* Exactly sized heap buffers so ASan (and test_free) see any write
+	 * past cap. */
+	buf = test_malloc(full);
+	assert_int_equal(t_build(buf, full, "example.com", 1, 0, WIRE_T_A, true, 1232, false),
+			 full);
+	assert_int_equal(t_build(buf, full - 1, "example.com", 1, 0, WIRE_T_A, true, 1232, false),
+			 0);
+	assert_int_equal(t_build(buf, plain, "example.com", 1, 0, WIRE_T_A, true, 1232, false), 0);
+	assert_int_equal(t_build(buf, plain, "example.com", 1, 0, WIRE_T_A, false, 0, false),
+			 plain);
+	assert_int_equal(t_build(buf, plain - 1, "example.com", 1, 0, WIRE_T_A, false, 0, false),
+			 0);
+	assert_int_equal(t_build(buf, 0, "example.com", 1, 0, WIRE_T_A, false, 0, false), 0);
+	test_free(buf);
+}
+
+/* ---- names of rcodes and types ------------------------------------- */
+
+static void
+rcode_names(void **state)
+{
+	const char *want[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+
+	(void)state;
+	for (unsigned r = 0; r < 6; r++)
+		assert_string_equal(wire_rcode_name(r), want[r]);
+	assert_string_equal(wire_rcode_name(WIRE_BADVERS), "BADVERS");
+	for (unsigned r = 6; r < 16; r++)
+		assert_null(wire_rcode_name(r));
+	for (unsigned r = 17; r < 64; r++)
+		assert_null(wire_rcode_name(r));
+	assert_null(wire_rcode_name(4095));
+	assert_null(wire_rcode_name(~0u));
+}
+
+static void
+type_names(void **state)
+{
+	const struct {
+		uint16_t type;
+		const char *name;
+	} known[] = {{WIRE_T_A, "A"},	    {WIRE_T_NS, "NS"},	       {WIRE_T_CNAME, "CNAME"},
+		     {WIRE_T_SOA, "SOA"},   {WIRE_T_PTR, "PTR"},       {WIRE_T_MX, "MX"},
+		     {WIRE_T_TXT, "TXT"},   {WIRE_T_AAAA, "AAAA"},     {WIRE_T_SRV, "SRV"},
+		     {WIRE_T_OPT, "OPT"},   {WIRE_T_DS, "DS"},	       {WIRE_T_RRSIG, "RRSIG"},
+		     {WIRE_T_NSEC, "NSEC"}, {WIRE_T_DNSKEY, "DNSKEY"}, {WIRE_T_NSEC3, "NSEC3"},
+		     {WIRE_T_TLSA, "TLSA"}, {WIRE_T_ANY, "ANY"},       {257, "CAA"}};
+	const uint16_t unnamed[] = {0, 200, 4000, 65280, 65535};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		assert_string_equal(wire_type_name(known[i].type), known[i].name);
+	for (size_t i = 0; i < sizeof(unnamed) / sizeof(unnamed[0]); i++)
+		assert_null(wire_type_name(unnamed[i]));
+}
+
+static void
+type_from_name(void **state)
+{
+	const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+	    {"MX", 15},		{"mx", 15},	  {"Mx", 15},
+	    {"TYPE15", 15},	{"type15", 15},	  {"15", 15},
+	    {"aaaa", 28},	{"TLSA", 52},	  {"0", 0},
+	    {"TYPE0", 0},	{"65535", 65535}, {"TYPE65535", 65535},
+	    {"065535", 65535},	{"65536", -1},	  {"TYPE65536", -1},
+	    {"", -1},		{"TYPE", -1},	  {"x", -1},
+	    {"MXX", -1},	{"15x", -1},	  {"TYPE15x", -1},
+	    {"-1", -1},		{"TYPE-1", -1},	  {" 15", -1},
+	    {"+15", -1},	{"TYPE 15", -1},  {"99999999999999999999999", -1},
+	    {"4294967311", -1}, {"MX ", -1},	  {"TYPETYPE1", -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (wire_type_from_name(cases[i].text) != cases[i].want)
+			fail_msg("wire_type_from_name(\"%s\") = %d, want %d", cases[i].text,
+				 wire_type_from_name(cases[i].text), cases[i].want);
+}
+
+static void
+type_name_roundtrip(void **state)
+{
+	char text[16];
+
+	(void)state;
+	for (unsigned t = 0; t <= 0xffff; t++) {
+		const char *name = wire_type_name((uint16_t)t);
+		if (name)
+			assert_int_equal(wire_type_from_name(name), t);
+		snprintf(text, sizeof(text), "TYPE%u", t);
+		assert_int_equal(wire_type_from_name(text), t);
+	}
+}
+
+/* ---- wire_ttl_offsets / wire_age_offsets --------------------------- */
+
+static void
+ttl_offsets(void **state)
+{
+	struct t_pkt p, aged;
+	struct wire_rr rr;
+	uint16_t offs[8];
+	size_t n;
+
+	(void)state;
+	t_response(&p); /* 4 records and an OPT */
+	n = wire_ttl_offsets(p.b, p.len, offs, 8);
+	assert_int_equal(n, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		t_nth(p.b, p.len, i, &rr);
+		assert_int_equal(offs[i], rr.ttl_off);
+	}
+	/* Exactly enough room, and one short. */
+	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 4), 4);
+	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 3), SIZE_MAX);
+
+	/* Aging through the offsets is aging by walking. */
+	aged = p;
+	wire_age_offsets(aged.b, offs, n, 100);
+	assert_true(wire_age_ttls(p.b, p.len, 100));
+	assert_memory_equal(aged.b, p.b, p.len);
+	wire_age_offsets(aged.b, offs, n, 100000);
+	assert_true(wire_age_ttls(p.b, p.len, 100000));
+	assert_memory_equal(aged.b, p.b, p.len);
+	t_nth(aged.b, aged.len, 4, &rr);
+	assert_int_equal(rr.ttl, 0x8000u); /* OPT untouched */
+
+	/* No records at all. */
+	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
+	t_question(&p, "example.com", WIRE_T_A);
+	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 8), 0);
+	assert_int_equal(wire_ttl_offsets(p.b, p.len, NULL, 0), 0);
+}
+
+static void
+ttl_offsets_malformed(void **state)
+{
+	struct t_pkt p;
+	uint16_t offs[8];
+
+	(void)state;
+	/* The last record's rdlength runs past the end. */
+	t_response(&p);
+	t_set16(&p, p.len - 2, 1);
+	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 8), SIZE_MAX);
+	/* More records promised than present. */
+	t_response(&p);
+	t_set16(&p, 10, 3);
+	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 8), SIZE_MAX);
+	/* A cut question, and no header. */
+	t_response(&p);
+	assert_int_equal(wire_ttl_offsets(p.b, 12 + 17 + 3, offs, 8), SIZE_MAX);
+	assert_int_equal(wire_ttl_offsets(p.b, 11, offs, 8), SIZE_MAX);
+	/* Longer than a message can be: offsets would not fit 16 bits. */
+	static uint8_t big[WIRE_MAX_MSG + 1];
+	t_response(&p);
+	memcpy(big, p.b, p.len);
+	assert_int_equal(wire_ttl_offsets(big, sizeof(big), offs, 8), SIZE_MAX);
+}
+
 int
 main(void)
 {
@@ -1908,6 +2573,27 @@ main(void)
 	    cmocka_unit_test(error_reply_edns),
 	    cmocka_unit_test(error_reply_no_question),
 	    cmocka_unit_test(error_reply_small_cap),
+	    cmocka_unit_test(answer_owner_no_cname),
+	    cmocka_unit_test(answer_owner_one_cname),
+	    cmocka_unit_test(answer_owner_chain),
+	    cmocka_unit_test(answer_owner_other_cname_ignored),
+	    cmocka_unit_test(answer_owner_malformed),
+	    cmocka_unit_test(answer_owner_cut_answer),
+	    cmocka_unit_test(mx_list_sorted),
+	    cmocka_unit_test(mx_list_max),
+	    cmocka_unit_test(mx_list_owner_filter),
+	    cmocka_unit_test(mx_list_null_mx),
+	    cmocka_unit_test(mx_list_bad_rdata),
+	    cmocka_unit_test(build_query_parses_back),
+	    cmocka_unit_test(build_query_cap),
+	    cmocka_unit_test(rcode_names),
+	    cmocka_unit_test(type_names),
+	    cmocka_unit_test(type_from_name),
+	    cmocka_unit_test(type_name_roundtrip),
+	    cmocka_unit_test(ttl_offsets),
+	    cmocka_unit_test(ttl_offsets_malformed),
+	    /* Last: under ASan an over-read aborts the whole run. */
+	    cmocka_unit_test(answer_owner_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

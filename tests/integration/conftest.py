@@ -10,16 +10,20 @@ hierarchy of scripts/testnet.sh (NSD on 127.0.0.2-5). Which resolver:
 
 Tests marked `mxcache_only` are skipped under unbound.
 
+Fixtures: `testnet` and `resolver` (one each per session), `client` (DNS to
+the resolver and to the authoritative servers), and `start_mxcached`, a
+factory for extra daemons with flags of their own (`start_mxcached("--cache-size",
+"32k")`), stopped and checked for a clean exit at the end of the test.
+mxcache-ctl is $MXCACHE_CTL or build/mxcache-ctl.
+
 Run with Debian's interpreter (it has dnspython):
     /usr/bin/python3 -m pytest -v tests/integration
 """
 
-import json
 import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -28,17 +32,14 @@ from pathlib import Path
 from typing import Optional
 
 import dns.exception
-import dns.flags
 import dns.message
 import dns.name
 import dns.query
 import dns.rcode
-import dns.rdatatype
 import pytest
 
-from helpers import TIMEOUT, make_query
+from helpers import MXCACHED, REPO, Client, ControlConnection, flatten, free_port, run_ctl
 
-REPO = Path(__file__).resolve().parents[2]
 TESTNET = REPO / "scripts" / "testnet.sh"
 
 RESOLVER_KIND = os.environ.get("MXTEST_RESOLVER", "mxcache")
@@ -49,13 +50,17 @@ STOP_TIMEOUT = float(os.environ.get("MXTEST_STOP_TIMEOUT", "30"))
 
 # --------------------------------------------------------------- markers
 
+
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "mxcache_only: needs mxcache itself (control socket, "
-        "mxcache-specific behaviour); skipped under MXTEST_RESOLVER=unbound")
+        "markers",
+        "mxcache_only: needs mxcache itself (control socket, "
+        "mxcache-specific behaviour); skipped under MXTEST_RESOLVER=unbound",
+    )
     if RESOLVER_KIND not in ("mxcache", "unbound"):
         raise pytest.UsageError(
-            f"MXTEST_RESOLVER must be mxcache or unbound, not {RESOLVER_KIND!r}")
+            f"MXTEST_RESOLVER must be mxcache or unbound, not {RESOLVER_KIND!r}"
+        )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -73,6 +78,7 @@ def pytest_report_header(config):
 
 # --------------------------------------------------------------- testnet
 
+
 @dataclass
 class Testnet:
     dir: Path
@@ -89,12 +95,15 @@ class Testnet:
     def server_for(self, name: str) -> str:
         """Address of the NSD instance authoritative for `name`."""
         n = dns.name.from_text(name)
-        for zone, key in (("yada123.com.", "MAIL_SERVER"),
-                          ("signed123.com.", "MAIL_SERVER"),
-                          ("bogus123.com.", "MAIL_SERVER"),
-                          ("mailhost.net.", "MAILHOST_SERVER"),
-                          ("com.", "TLD_SERVER"), ("net.", "TLD_SERVER"),
-                          ("arpa.", "TLD_SERVER")):
+        for zone, key in (
+            ("yada123.com.", "MAIL_SERVER"),
+            ("signed123.com.", "MAIL_SERVER"),
+            ("bogus123.com.", "MAIL_SERVER"),
+            ("mailhost.net.", "MAILHOST_SERVER"),
+            ("com.", "TLD_SERVER"),
+            ("net.", "TLD_SERVER"),
+            ("arpa.", "TLD_SERVER"),
+        ):
             if n.is_subdomain(dns.name.from_text(zone)):
                 return self.env[key]
         return self.env["ROOT_SERVER"]
@@ -103,8 +112,9 @@ class Testnet:
         """Queries NSD instance `server` (ROOT, TLD, MAIL, MAILHOST) has
         received since it started, read over its control socket."""
         conf = self.env[f"NSD_CONF_{server}"]
-        out = subprocess.run(["nsd-control", "-c", conf, "stats_noreset"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["nsd-control", "-c", conf, "stats_noreset"], capture_output=True, text=True, timeout=10
+        )
         m = re.search(r"^num\.queries=(\d+)$", out.stdout, re.M)
         if out.returncode != 0 or not m:
             pytest.fail(f"nsd-control stats failed: {out.stdout}{out.stderr}")
@@ -127,33 +137,24 @@ def testnet(tmp_path_factory):
         pytest.fail("the test hierarchy listens on port 53: run as root")
     d = tmp_path_factory.mktemp("testnet")
     try:
-        started = subprocess.run([str(TESTNET), "start", str(d)],
-                                 capture_output=True, text=True, timeout=60)
+        started = subprocess.run(
+            [str(TESTNET), "start", str(d)], capture_output=True, text=True, timeout=60
+        )
         if started.returncode != 0:
             pytest.fail(f"testnet.sh start failed:\n{started.stdout}{started.stderr}")
         yield Testnet(dir=d, env=_read_env(d / "env"))
     finally:
         # Always stop, even if start failed halfway or a test blew up.
-        stopped = subprocess.run([str(TESTNET), "stop", str(d)],
-                                 capture_output=True, text=True, timeout=60)
+        stopped = subprocess.run(
+            [str(TESTNET), "stop", str(d)], capture_output=True, text=True, timeout=60
+        )
         if stopped.returncode != 0:
             pytest.fail(f"testnet.sh stop failed:\n{stopped.stdout}{stopped.stderr}")
 
 
 # --------------------------------------------------------------- resolver
 
-def _free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (asked of the kernel)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
+MXCACHED_READY = "mxcached ready"
 
 
 @dataclass
@@ -169,38 +170,28 @@ class Resolver:
     def stderr_text(self, tail: int = 80) -> str:
         return "".join(self.stderr_lines[-tail:])
 
-    def stats(self) -> dict:
-        """mxcache's `stats`, flattened to dotted keys ("cache.hits")."""
+    def control_connection(self) -> ControlConnection:
         if not self.control:
             pytest.skip("no control socket for this resolver")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(TIMEOUT)
-            try:
-                s.connect(self.control)
-            except OSError as e:
-                pytest.fail(f"control socket {self.control}: {e}")
-            s.sendall(b'{"cmd": "stats"}\n')
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-        reply = json.loads(buf)
+        try:
+            return ControlConnection(self.control)
+        except OSError as e:
+            pytest.fail(f"control socket {self.control}: {e}")
+
+    def control_request(self, req: dict) -> dict:
+        """One request on a connection of its own; the answer as it came."""
+        with self.control_connection() as conn:
+            return conn.request(req)
+
+    def stats(self) -> dict:
+        """mxcache's `stats`, flattened to dotted keys ("cache.hits")."""
+        reply = self.control_request({"cmd": "stats"})
         assert "error" not in reply, reply
-        return _flatten(reply)
+        return flatten(reply)
 
-
-def _flatten(obj, prefix=""):
-    """Accept both {"cache.hits": 1} and {"cache": {"hits": 1}}."""
-    flat = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
+    def ctl(self, *args: str) -> subprocess.CompletedProcess:
+        """mxcache-ctl against this daemon's control socket."""
+        return run_ctl("-s", self.control, *args)
 
 
 def _drain(stream, lines, ready, marker):
@@ -213,19 +204,32 @@ def _drain(stream, lines, ready, marker):
     ready.set()  # EOF: the process is gone; the waiter checks poll()
 
 
-def _start_mxcache(testnet: Testnet, port: int) -> Resolver:
-    binary = os.environ.get("MXCACHED", str(REPO / "build" / "mxcached"))
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"{binary} not found or not executable (run `make` first, "
-                    "or set MXTEST_RESOLVER=unbound)")
-    control = str(testnet.dir / "ctl.sock")
-    cmd = shlex.split(os.environ.get("MXCACHED_WRAPPER", "")) + [
-        binary, "-f", "-l", f"127.0.0.1@{port}",
-        "--root-hints", testnet.root_hints,
-        "--trust-anchor", testnet.trust_anchor,
-        "-s", control,
+def _mxcached_cmd(testnet: Testnet, listen, control: str, extra=()) -> list:
+    """mxcached in the foreground on the test hierarchy; `extra` comes last,
+    so it can override anything before it."""
+    if not os.access(MXCACHED, os.X_OK):
+        pytest.fail(
+            f"{MXCACHED} not found or not executable (run `make` first, "
+            "or set MXTEST_RESOLVER=unbound)"
+        )
+    cmd = shlex.split(os.environ.get("MXCACHED_WRAPPER", "")) + [MXCACHED, "-f"]
+    for addr, port in listen:
+        cmd += ["-l", f"{addr}@{port}"]
+    return cmd + [
+        "--root-hints",
+        testnet.root_hints,
+        "--trust-anchor",
+        testnet.trust_anchor,
+        "-s",
+        control,
+        *extra,
     ]
-    return _spawn("mxcache", cmd, port, marker="mxcached ready", control=control)
+
+
+def _start_mxcache(testnet: Testnet, port: int) -> Resolver:
+    control = str(testnet.dir / "ctl.sock")
+    cmd = _mxcached_cmd(testnet, [("127.0.0.1", port)], control)
+    return _spawn("mxcache", cmd, "127.0.0.1", port, marker=MXCACHED_READY, control=control)
 
 
 def _start_unbound(testnet: Testnet, port: int) -> Resolver:
@@ -235,8 +239,9 @@ def _start_unbound(testnet: Testnet, port: int) -> Resolver:
         f'include: "{testnet.env["UNBOUND_CONF"]}"\n'
         "server:\n"
         f"    port: {port}\n"
-        f'    pidfile: "{testnet.dir / "unbound-test.pid"}"\n')
-    res = _spawn("unbound", ["unbound", "-d", "-c", str(conf)], port, marker=None)
+        f'    pidfile: "{testnet.dir / "unbound-test.pid"}"\n'
+    )
+    res = _spawn("unbound", ["unbound", "-d", "-c", str(conf)], "127.0.0.1", port, marker=None)
     # unbound prints nothing reliable on readiness: probe with real queries.
     deadline = time.monotonic() + READY_TIMEOUT
     probe = dns.message.make_query(".", "SOA", use_edns=False)
@@ -251,34 +256,52 @@ def _start_unbound(testnet: Testnet, port: int) -> Resolver:
             pass
         if time.monotonic() > deadline:
             _stop(res)
-            pytest.fail(f"unbound not answering after {READY_TIMEOUT}s:\n"
-                        f"{res.stderr_text()}")
+            pytest.fail(f"unbound not answering after {READY_TIMEOUT}s:\n" f"{res.stderr_text()}")
         # A refused UDP query fails at once; do not spin.
         time.sleep(0.05)
 
 
-def _spawn(kind, cmd, port, marker, control=None) -> Resolver:
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, errors="replace")
-    res = Resolver(kind=kind, addr="127.0.0.1", port=port, proc=proc,
-                   control=control)
+def _launch(kind, cmd, addr, port, marker, control=None) -> Resolver:
+    """Start a child and, with a marker, return once it printed it or exited
+    (whichever comes first, bounded by READY_TIMEOUT)."""
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    res = Resolver(kind=kind, addr=addr, port=port, proc=proc, control=control)
     ready = threading.Event()
-    res.reader = threading.Thread(target=_drain, daemon=True,
-                                  args=(proc.stderr, res.stderr_lines, ready, marker))
+    res.reader = threading.Thread(
+        target=_drain, daemon=True, args=(proc.stderr, res.stderr_lines, ready, marker)
+    )
     res.reader.start()
     if marker:
         ready.wait(READY_TIMEOUT)  # set by the marker line, or by EOF
-        seen = any(marker in line for line in res.stderr_lines)
-        if not seen or proc.poll() is not None:
-            alive = proc.poll() is None
+    return res
+
+
+def _is_ready(res: Resolver, marker: str) -> bool:
+    return any(marker in line for line in res.stderr_lines)
+
+
+def _spawn(kind, cmd, addr, port, marker, control=None) -> Resolver:
+    res = _launch(kind, cmd, addr, port, marker, control)
+    if marker:
+        seen = _is_ready(res, marker)
+        if not seen or res.proc.poll() is not None:
+            alive = res.proc.poll() is None
             _stop(res)
             if alive:
                 why = f"did not print {marker!r} within {READY_TIMEOUT}s"
             else:
-                why = f"exited ({proc.returncode}) {'after' if seen else 'before'} printing {marker!r}"
-            pytest.fail(f"{kind} {why}\n"
-                        f"command: {shlex.join(cmd)}\n{res.stderr_text()}")
+                why = (
+                    f"exited ({res.proc.returncode}) "
+                    f"{'after' if seen else 'before'} printing {marker!r}"
+                )
+            pytest.fail(f"{kind} {why}\n" f"command: {shlex.join(cmd)}\n{res.stderr_text()}")
     return res
 
 
@@ -302,7 +325,7 @@ def _stop(res: Resolver) -> Optional[str]:
 
 @pytest.fixture(scope="session")
 def resolver(testnet):
-    port = _free_port()
+    port = free_port()
     if RESOLVER_KIND == "unbound":
         res = _start_unbound(testnet, port)
     else:
@@ -314,49 +337,96 @@ def resolver(testnet):
         pytest.fail(f"{complaint}; its stderr:\n{res.stderr_text()}")
 
 
-# --------------------------------------------------------------- DNS helpers
+@dataclass
+class Exit:
+    """How a daemon that was expected to refuse to start ended."""
 
-class Client:
-    """Queries to the resolver under test and to the authoritative servers."""
+    returncode: int
+    stderr: str
 
-    def __init__(self, resolver: Resolver, testnet: Testnet):
-        self.resolver = resolver
+
+class MxcachedFactory:
+    """Extra mxcached daemons for one test, each with its own flags, ports and
+    control socket, on the same test hierarchy as the session's resolver.
+    They are started like it (ready once "mxcached ready" is on stderr) and
+    must exit cleanly on SIGTERM at the end of the test."""
+
+    def __init__(self, testnet: Testnet, workdir: Path):
         self.testnet = testnet
+        self.workdir = workdir  # short: Unix socket paths are at most 107 bytes
+        self.running = []
+        self.count = 0
 
-    def udp(self, q: dns.message.Message) -> dns.message.Message:
-        return dns.query.udp(q, self.resolver.addr, port=self.resolver.port,
-                             timeout=TIMEOUT)
+    def control_path(self) -> str:
+        """A fresh control socket path for a daemon of this test."""
+        self.count += 1
+        return str(self.workdir / f"ctl{self.count}.sock")
 
-    def tcp(self, q: dns.message.Message) -> dns.message.Message:
-        return dns.query.tcp(q, self.resolver.addr, port=self.resolver.port,
-                             timeout=TIMEOUT)
+    def __call__(self, *extra: str, listen=None, control: Optional[str] = None) -> Resolver:
+        """A running daemon with `extra` flags. `listen` is a list of
+        (addr, port); the first is the Resolver's addr/port. Default: a free
+        port on 127.0.0.1."""
+        listen = listen or [("127.0.0.1", free_port())]
+        control = control or self.control_path()
+        cmd = _mxcached_cmd(self.testnet, listen, control, extra)
+        res = _spawn("mxcached", cmd, *listen[0], marker=MXCACHED_READY, control=control)
+        self.running.append(res)
+        return res
 
-    def query(self, name, rdtype, **kw) -> dns.message.Message:
-        """UDP first, TCP if truncated: what a stub resolver does."""
-        q = make_query(name, rdtype, **kw)
-        r = self.udp(q)
-        if r.flags & dns.flags.TC:
-            r = self.tcp(q)
-        return r
+    def expect_exit(self, *extra: str, control: Optional[str] = None) -> Exit:
+        """Run a daemon that must refuse to start; fails the test at once if
+        it gets ready instead."""
+        listen = [("127.0.0.1", free_port())]
+        control = control or self.control_path()
+        cmd = _mxcached_cmd(self.testnet, listen, control, extra)
+        res = _launch("mxcached", cmd, *listen[0], marker=MXCACHED_READY, control=control)
+        if not _is_ready(res, MXCACHED_READY):
+            try:  # stderr is closed: the process is on its way out
+                res.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        if _is_ready(res, MXCACHED_READY) or res.proc.poll() is None:
+            complaint = _stop(res)
+            pytest.fail(
+                f"mxcached started although it should not have ({complaint}); "
+                f"command: {shlex.join(cmd)}\n{res.stderr_text()}"
+            )
+        res.reader.join(5)
+        return Exit(res.proc.returncode, res.stderr_text())
 
-    def raw_udp(self, wire: bytes, timeout: float = TIMEOUT) -> Optional[bytes]:
-        """Send bytes, return the reply bytes or None after `timeout`."""
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(timeout)
-            s.sendto(wire, (self.resolver.addr, self.resolver.port))
-            try:
-                return s.recv(65535)
-            except socket.timeout:
-                return None
+    def kill(self, res: Resolver):
+        """SIGKILL, as a crash would: no cleanup by the daemon itself."""
+        res.proc.kill()
+        res.proc.wait(STOP_TIMEOUT)
+        assert res.proc.returncode == -signal.SIGKILL
+        self.running.remove(res)
 
-    def auth(self, name, rdtype) -> dns.message.Message:
-        """The authoritative answer, straight from the NSD instance (TCP, so
-        that big RRsets come whole)."""
-        q = dns.message.make_query(name, rdtype, use_edns=False)
-        q.flags &= ~dns.flags.RD
-        r = dns.query.tcp(q, self.testnet.server_for(name), timeout=TIMEOUT)
-        assert r.flags & dns.flags.AA, f"{self.testnet.server_for(name)} not authoritative for {name}"
-        return r
+    def stop_all(self) -> list:
+        complaints = []
+        for res in self.running:
+            complaint = _stop(res)
+            res.reader.join(5)
+            if complaint:
+                complaints.append(
+                    f"{complaint}; command: {shlex.join(res.proc.args)}\n" f"{res.stderr_text()}"
+                )
+        self.running.clear()
+        return complaints
+
+
+@pytest.fixture
+def start_mxcached(testnet, tmp_path_factory):
+    """Factory: start_mxcached(*flags, listen=None, control=None) -> Resolver."""
+    if RESOLVER_KIND != "mxcache":
+        pytest.skip(f"needs mxcached (resolver is {RESOLVER_KIND})")
+    factory = MxcachedFactory(testnet, tmp_path_factory.mktemp("mx"))
+    yield factory
+    complaints = factory.stop_all()
+    if complaints:
+        pytest.fail("\n".join(complaints))
+
+
+# --------------------------------------------------------------- DNS client
 
 
 @pytest.fixture(scope="session")

@@ -9,23 +9,26 @@ import pytest
 from helpers import has_type, rdata_set, rrset_of
 
 
-@pytest.mark.parametrize("name,rdtype", [
-    ("yada123.com.", "MX"),
-    ("mx1.yada123.com.", "A"),
-    ("mx1.yada123.com.", "AAAA"),
-    ("mx2.mailhost.net.", "A"),          # out-of-zone exchanger
-    ("mx2.mailhost.net.", "AAAA"),
-    ("yada123.com.", "TXT"),             # SPF
-    ("_dmarc.yada123.com.", "TXT"),
-    ("_submission._tcp.yada123.com.", "SRV"),
-    ("_25._tcp.mx1.signed123.com.", "TLSA"),
-    ("signed123.com.", "MX"),
-    ("1.2.0.11.in-addr.arpa.", "PTR"),
-    ("2.2.0.11.in-addr.arpa.", "PTR"),
-    ("nomail.yada123.com.", "MX"),       # RFC 7505 null MX
-    ("cnamemx.yada123.com.", "MX"),      # exchanger is an alias; MX as is
-    ("implicit.yada123.com.", "AAAA"),
-])
+@pytest.mark.parametrize(
+    "name,rdtype",
+    [
+        ("yada123.com.", "MX"),
+        ("mx1.yada123.com.", "A"),
+        ("mx1.yada123.com.", "AAAA"),
+        ("mx2.mailhost.net.", "A"),  # out-of-zone exchanger
+        ("mx2.mailhost.net.", "AAAA"),
+        ("yada123.com.", "TXT"),  # SPF
+        ("_dmarc.yada123.com.", "TXT"),
+        ("_submission._tcp.yada123.com.", "SRV"),
+        ("_25._tcp.mx1.signed123.com.", "TLSA"),
+        ("signed123.com.", "MX"),
+        ("1.2.0.11.in-addr.arpa.", "PTR"),
+        ("2.2.0.11.in-addr.arpa.", "PTR"),
+        ("nomail.yada123.com.", "MX"),  # RFC 7505 null MX
+        ("cnamemx.yada123.com.", "MX"),  # exchanger is an alias; MX as is
+        ("implicit.yada123.com.", "AAAA"),
+    ],
+)
 def test_answer_matches_authoritative(client, name, rdtype):
     auth = rrset_of(client.auth(name, rdtype), name, rdtype)
     assert auth is not None, f"testnet has no {name} {rdtype}"

@@ -107,8 +107,9 @@ def test_cname_exchanger_is_followed(client, resolver, testnet):
     s2 = resolver.stats()
     assert rrset_of(r, "alias.yada123.com.", "CNAME") is not None
     a = rrset_of(r, "mx1.yada123.com.", "A")
-    assert rdata_set(a) == rdata_set(rrset_of(client.auth("mx1.yada123.com", "A"),
-                                              "mx1.yada123.com.", "A"))
+    assert rdata_set(a) == rdata_set(
+        rrset_of(client.auth("mx1.yada123.com", "A"), "mx1.yada123.com.", "A")
+    )
     assert delta(s2, s1, "upstream.queries") == 0
 
 
@@ -167,8 +168,9 @@ def test_tlsa_prefetched_for_secure_mx(client, resolver):
     s2 = resolver.stats()
     assert r.flags & dns.flags.AD
     got = rrset_of(r, "_25._tcp.mx1.signed123.com.", "TLSA")
-    auth = rrset_of(client.auth("_25._tcp.mx1.signed123.com", "TLSA"),
-                    "_25._tcp.mx1.signed123.com.", "TLSA")
+    auth = rrset_of(
+        client.auth("_25._tcp.mx1.signed123.com", "TLSA"), "_25._tcp.mx1.signed123.com.", "TLSA"
+    )
     assert got is not None and rdata_set(got) == rdata_set(auth)
     assert delta(s2, s1, "upstream.queries") == 0
 
@@ -236,7 +238,9 @@ def test_route_two_exchangers(client, resolver):
     assert r["rcode"] == "NOERROR" and r["secure"] is False
     assert not r["null_mx"] and not r["implicit_mx"]
     assert [(x["preference"], x["name"]) for x in r["exchangers"]] == [
-        (10, "mx1.yada123.com."), (20, "mx2.mailhost.net.")]
+        (10, "mx1.yada123.com."),
+        (20, "mx2.mailhost.net."),
+    ]
     for x in r["exchangers"]:
         assert "problem" not in x
         for rdtype in ("A", "AAAA"):

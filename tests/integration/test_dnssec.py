@@ -65,8 +65,7 @@ def test_insecure_answer_has_no_ad(client):
     assert not r.flags & dns.flags.AD, "unsigned zone answered with AD"
 
 
-@pytest.mark.parametrize("name,rdtype", [("bogus123.com.", "MX"),
-                                         ("mx1.bogus123.com.", "A")])
+@pytest.mark.parametrize("name,rdtype", [("bogus123.com.", "MX"), ("mx1.bogus123.com.", "A")])
 @pytest.mark.parametrize("do", [False, True])
 def test_bogus_is_servfail(client, name, rdtype, do):
     r = client.query(name, rdtype, do=do)

@@ -1,6 +1,7 @@
 """Wire-level behaviour: header echo, EDNS, truncation, TCP, bad input."""
 
 import random
+import secrets
 import socket
 import struct
 
@@ -11,7 +12,7 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from helpers import TIMEOUT, header, make_query, rdata_set, rrset_of
+from helpers import TIMEOUT, header, make_query, rdata_set, rrset_of, tcp_frame, tcp_read_message
 
 # Waiting for an answer that must not come costs this much; keep it short.
 SILENCE = 1.0
@@ -26,7 +27,7 @@ def test_question_case_and_id_echoed(client):
     assert h.id == 0x4D58 and h.qr and h.qdcount == 1
     # The question section, byte for byte: name in the client's case.
     qlen = len(dns.name.from_text("YaDa123.CoM.").to_wire()) + 4
-    assert reply[12:12 + qlen] == wire[12:12 + qlen]
+    assert reply[12 : 12 + qlen] == wire[12 : 12 + qlen]
     r = dns.message.from_wire(reply)
     assert r.question[0].name.to_text() == "YaDa123.CoM."
     assert rrset_of(r, "yada123.com.", "MX") is not None
@@ -78,16 +79,21 @@ def test_big_txt_over_tcp_complete(client):
 def test_tcp_pipelined_queries(client):
     """Several queries written at once on one connection; the replies may
     come in any order, matched by ID."""
-    names = {0x1001: ("yada123.com.", "MX"), 0x1002: ("mx1.yada123.com.", "A"),
-             0x1003: ("mx2.mailhost.net.", "AAAA"), 0x1004: ("big.yada123.com.", "TXT"),
-             0x1005: ("no-such-name.yada123.com.", "A")}
+    names = {
+        0x1001: ("yada123.com.", "MX"),
+        0x1002: ("mx1.yada123.com.", "A"),
+        0x1003: ("mx2.mailhost.net.", "AAAA"),
+        0x1004: ("big.yada123.com.", "TXT"),
+        0x1005: ("no-such-name.yada123.com.", "A"),
+    }
     out = b""
     for qid, (name, rdtype) in names.items():
         wire = make_query(name, rdtype, id=qid).to_wire()
         out += struct.pack("!H", len(wire)) + wire
     replies = {}
-    with socket.create_connection((client.resolver.addr, client.resolver.port),
-                                  timeout=TIMEOUT) as s:
+    with socket.create_connection(
+        (client.resolver.addr, client.resolver.port), timeout=TIMEOUT
+    ) as s:
         s.sendall(out)
         f = s.makefile("rb")
         for _ in names:
@@ -104,6 +110,26 @@ def test_tcp_pipelined_queries(client):
             assert rrset_of(r, name, rdtype) is not None, f"{name} {rdtype}: {r}"
 
 
+def test_tcp_answers_out_of_order(client):
+    """RFC 7766 §6.2.1.1: a cached answer behind a slow one on the same
+    connection is not held up by it."""
+    hit = "mx1.yada123.com."
+    assert rrset_of(client.query(hit, "A"), hit, "A") is not None  # now cached
+    miss = f"ooo-{secrets.token_hex(6)}.yada123.com."  # never cached
+    q_miss = make_query(miss, "A", id=0x0A01)
+    q_hit = make_query(hit, "A", id=0x0A02)
+    with socket.create_connection(
+        (client.resolver.addr, client.resolver.port), timeout=TIMEOUT
+    ) as s:
+        s.sendall(tcp_frame(q_miss) + tcp_frame(q_hit))  # one write, miss first
+        first = tcp_read_message(s)
+        second = tcp_read_message(s)
+    assert first is not None and second is not None, "connection closed early"
+    assert [first.id, second.id] == [0x0A02, 0x0A01], "the hit waited for the miss"
+    assert rrset_of(first, hit, "A") is not None
+    assert second.rcode() == dns.rcode.NXDOMAIN
+
+
 def _assert_still_answers(client):
     r = client.udp(make_query("mx1.yada123.com", "A"))
     assert r.rcode() == dns.rcode.NOERROR
@@ -117,20 +143,21 @@ def _question(name=b"\x07yada123\x03com\x00", qtype=15):
 # Each case: a packet and whether a reply, if any, must echo a readable ID.
 MALFORMED = {
     # A header that reads as a query, followed by random bytes.
-    "random-body": struct.pack("!6H", 0xBAD1, 0x0100, 1, 0, 0, 0)
-    + random.Random(7).randbytes(40),
+    "random-body": struct.pack("!6H", 0xBAD1, 0x0100, 1, 0, 0, 0) + random.Random(7).randbytes(40),
     "5-bytes": b"\xba\xd2\x01\x00\x00",
-    "qdcount-2": struct.pack("!6H", 0xBAD3, 0x0100, 2, 0, 0, 0)
-    + _question() + _question(qtype=1),
+    "qdcount-2": struct.pack("!6H", 0xBAD3, 0x0100, 2, 0, 0, 0) + _question() + _question(qtype=1),
     # qname is a compression pointer to itself (offset 12).
     "compression-loop": struct.pack("!6H", 0xBAD4, 0x0100, 1, 0, 0, 0)
-    + b"\xc0\x0c" + struct.pack("!HH", 1, 1),
+    + b"\xc0\x0c"
+    + struct.pack("!HH", 1, 1),
     # 0x40 is not a label length (max 63); it is the reserved 01 label type.
     "label-64": struct.pack("!6H", 0xBAD5, 0x0100, 1, 0, 0, 0)
-    + b"\x40" + b"a" * 64 + b"\x00" + struct.pack("!HH", 1, 1),
+    + b"\x40"
+    + b"a" * 64
+    + b"\x00"
+    + struct.pack("!HH", 1, 1),
     # QDCOUNT says 1, the packet ends inside the question.
-    "truncated-question": struct.pack("!6H", 0xBAD6, 0x0100, 1, 0, 0, 0)
-    + b"\x07yada1",
+    "truncated-question": struct.pack("!6H", 0xBAD6, 0x0100, 1, 0, 0, 0) + b"\x07yada1",
 }
 
 
@@ -190,8 +217,9 @@ def test_query_with_qr_set_is_ignored(client):
 def test_tcp_garbage_does_not_block_others(client):
     """A TCP client that sends half a message and stalls must not stop UDP or
     other TCP clients from being served."""
-    with socket.create_connection((client.resolver.addr, client.resolver.port),
-                                  timeout=TIMEOUT) as stalled:
+    with socket.create_connection(
+        (client.resolver.addr, client.resolver.port), timeout=TIMEOUT
+    ) as stalled:
         stalled.sendall(b"\x00\x40\x12\x34")  # says 64 bytes follow; sends 2
         _assert_still_answers(client)
         r = client.tcp(make_query("mx1.yada123.com", "A"))

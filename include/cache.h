@@ -74,6 +74,18 @@ const struct cache_answer *cache_lookup(struct cache *c, const struct cache_key 
 const struct cache_answer *cache_peek(const struct cache *c, const struct cache_key *key,
 				      uint64_t now_ms);
 
+/* An entry even if expired, as long as it is within the stale window set
+ * by cache_set_stale (RFC 8767); no stats, no LRU move. */
+const struct cache_answer *cache_lookup_stale(const struct cache *c, const struct cache_key *key,
+					      uint64_t now_ms);
+
+/* Keeps expired entries this much longer for cache_lookup_stale (0: off).
+ * cache_lookup still never returns them. */
+void cache_set_stale(struct cache *c, uint32_t stale_seconds);
+
+/* Changes the byte bound, evicting least recently used entries to fit. */
+void cache_set_max_bytes(struct cache *c, size_t max_bytes);
+
 /* Stores (or replaces) the answer for key for ttl seconds; evicts least
  * recently used entries to stay within the byte bound. aflags is a set of
  * CACHE_ANSWER_*. Returns false if ttl is 0, the entry alone exceeds the
@@ -81,7 +93,7 @@ const struct cache_answer *cache_peek(const struct cache *c, const struct cache_
 bool cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, size_t len,
 		  uint32_t ttl, unsigned aflags, uint64_t now_ms);
 
-/* Removes every expired entry; returns how many. */
+/* Removes every expired entry (past its stale window); returns how many. */
 size_t cache_expire(struct cache *c, uint64_t now_ms);
 
 /* Milliseconds until the next entry expires, or -1 if the cache is empty. */

@@ -8,4 +8,8 @@
 
 uint64_t clock_us(void);
 
+/* Wall-clock milliseconds since the epoch: only for what outlives the
+ * process (the cache file). */
+uint64_t clock_wall_ms(void);
+
 #endif

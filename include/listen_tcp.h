@@ -27,4 +27,8 @@ struct listen_tcp *listen_tcp_new(struct ev_loop *loop, const struct sock_addr *
 /* Stops accepting and closes every connection; pending answers are dropped. */
 void listen_tcp_free(struct listen_tcp *lt);
 
+/* Stops accepting connections and reading queries (shutting down);
+ * answers to queries already read still go out. */
+void listen_tcp_pause(struct listen_tcp *lt);
+
 #endif

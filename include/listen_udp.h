@@ -19,4 +19,7 @@ struct listen_udp *listen_udp_new(struct ev_loop *loop, const struct sock_addr *
 				  size_t errlen);
 void listen_udp_free(struct listen_udp *lu);
 
+/* Stops reading queries (shutting down); answers still go out. */
+void listen_udp_pause(struct listen_udp *lu);
+
 #endif

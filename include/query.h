@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 struct ev_loop;
+struct ratelimit;
 struct cache;
 struct upstream;
 struct acl;
@@ -75,6 +76,8 @@ struct query_options {
 	size_t max_waiters;	   /* clients sharing one lookup */
 	size_t max_background;	   /* chaser and refresh lookups at once */
 	bool refresh;		   /* refresh MX and prefetched entries near expiry */
+	bool serve_stale;	   /* answer from expired entries when upstream fails */
+	uint32_t stale_ttl;	   /* TTL of such answers (RFC 8767: 30 s) */
 };
 
 struct query_engine *query_new(struct ev_loop *loop, const struct query_options *opts,
@@ -90,6 +93,15 @@ void query_handle(struct query_engine *qe, struct query_client *client, const st
 		  const uint8_t *pkt, size_t len);
 
 size_t query_inflight(const struct query_engine *qe);
+
+/* Clients waiting for an upstream answer, all lookups together. */
+size_t query_waiting(const struct query_engine *qe);
+
+/* Replaced on reload; the engine does not own them. */
+void query_set_acl(struct query_engine *qe, const struct acl *acl);
+void query_set_options(struct query_engine *qe, const struct query_options *opts);
+/* UDP queries over the limit are dropped (NULL: no limit). */
+void query_set_ratelimit(struct query_engine *qe, struct ratelimit *rl);
 
 void query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks);
 

@@ -47,6 +47,8 @@ struct stats {
 	uint64_t tcp_rejected;
 	uint64_t tcp_timeouts;
 	uint64_t udp_send_errors;
+	uint64_t ratelimited;	/* UDP queries dropped over --ratelimit */
+	uint64_t stale_served;	/* answers from expired entries (RFC 8767) */
 	uint64_t refreshes;	/* background lookups for entries near expiry */
 	uint64_t mx_answers;	/* MX answers from upstream the chaser looked at */
 	uint64_t mx_implicit;	/* NODATA for MX: the domain is its own exchanger */

@@ -169,6 +169,9 @@ size_t wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t m
 /* wire_age_ttls with the offsets from wire_ttl_offsets. */
 void wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed);
 
+/* Sets every TTL (not OPT's) to ttl, as a stale answer has (RFC 8767). */
+bool wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl);
+
 /* Smallest TTL in the answer and authority sections; false if none. */
 bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 

@@ -35,6 +35,7 @@ struct cache {
 	size_t heap_len;
 	size_t heap_cap;
 	size_t max_bytes;
+	uint64_t stale_ms; /* expired entries are kept this long (serve-stale) */
 	uint8_t seed[16];
 	struct cache_stats st;
 };
@@ -117,8 +118,10 @@ cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms)
 	struct cache_entry *e = cache_find(c, kbuf, klen, siphash24(c->seed, kbuf, klen));
 
 	if (e && e->ans.expires_ms <= now_ms) {
-		cache_remove(c, e);
-		c->st.expired++;
+		if (e->ans.expires_ms + c->stale_ms <= now_ms) {
+			cache_remove(c, e);
+			c->st.expired++;
+		}
 		e = NULL;
 	}
 	if (!e) {
@@ -141,6 +144,33 @@ cache_peek(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
 	    cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
 
 	return e && e->ans.expires_ms > now_ms ? &e->ans : NULL;
+}
+
+const struct cache_answer *
+cache_lookup_stale(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
+{
+	uint8_t kbuf[CACHE_KEY_MAX];
+	size_t klen = cache_key_encode(key, kbuf);
+	const struct cache_entry *e =
+	    cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
+
+	return e && e->ans.expires_ms + c->stale_ms > now_ms ? &e->ans : NULL;
+}
+
+void
+cache_set_stale(struct cache *c, uint32_t stale_seconds)
+{
+	c->stale_ms = (uint64_t)stale_seconds * 1000u;
+}
+
+void
+cache_set_max_bytes(struct cache *c, size_t max_bytes)
+{
+	c->max_bytes = max_bytes;
+	while (c->st.bytes > c->max_bytes && c->lru_tail) {
+		cache_remove(c, c->lru_tail);
+		c->st.evictions++;
+	}
 }
 
 bool
@@ -243,7 +273,7 @@ cache_expire(struct cache *c, uint64_t now_ms)
 {
 	size_t n = 0;
 
-	while (c->heap_len > 0 && c->heap[0]->ans.expires_ms <= now_ms) {
+	while (c->heap_len > 0 && c->heap[0]->ans.expires_ms + c->stale_ms <= now_ms) {
 		cache_remove(c, c->heap[0]);
 		c->st.expired++;
 		n++;
@@ -256,7 +286,7 @@ cache_next_expiry(const struct cache *c, uint64_t now_ms)
 {
 	if (c->heap_len == 0)
 		return -1;
-	uint64_t when = c->heap[0]->ans.expires_ms;
+	uint64_t when = c->heap[0]->ans.expires_ms + c->stale_ms;
 	return when <= now_ms ? 0 : (int64_t)(when - now_ms);
 }
 

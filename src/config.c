@@ -44,6 +44,13 @@ static bool set_mx_additional(struct config *cfg, const char *arg, char *err, si
 static bool set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool config_yes_no(const char *name, const char *arg, bool *out, char *err, size_t errlen);
+static bool set_user(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_cache_file(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_serve_stale(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_stale_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_stale_max_age(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_ratelimit(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool config_string(char **slot, const char *arg);
 static bool set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_verbose(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool config_push(char ***v, size_t *n, const char *s);
@@ -79,6 +86,14 @@ static const struct config_opt config_opts[] = {
     {"chase-tlsa", 0, "yes|no|auto", set_chase_tlsa,
      "also fetch _25._tcp TLSA of secure exchangers (auto: when validating)"},
     {"prefetch", 0, "yes|no", set_prefetch, "refresh MX and chased entries hit near expiry (yes)"},
+    {"serve-stale", 0, "yes|no", set_serve_stale,
+     "answer from expired entries when recursion fails (RFC 8767) (no)"},
+    {"stale-ttl", 0, "SECONDS", set_stale_ttl, "TTL of stale answers (30)"},
+    {"stale-max-age", 0, "SECONDS", set_stale_max_age,
+     "serve entries at most this long past expiry (86400)"},
+    {"ratelimit", 0, "QPS", set_ratelimit, "UDP queries per second per client, then drop (0: off)"},
+    {"cache-file", 0, "PATH", set_cache_file, "save the cache here on shutdown, load it on start"},
+    {"user", 'u', "NAME", set_user, "drop root for this user once the sockets are bound"},
     {"control", 's', "PATH", set_control,
      "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
     {"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
@@ -375,12 +390,73 @@ set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen)
 }
 
 static bool
+config_string(char **slot, const char *arg)
+{
+	free(*slot);
+	return (*slot = strdup(arg)) != NULL;
+}
+
+static bool
 set_control(struct config *cfg, const char *arg, char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	free(cfg->control_path);
-	return (cfg->control_path = strdup(arg)) != NULL;
+	return config_string(&cfg->control_path, arg);
+}
+
+static bool
+set_user(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return config_string(&cfg->user, arg);
+}
+
+static bool
+set_cache_file(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return config_string(&cfg->cache_file, arg);
+}
+
+static bool
+set_serve_stale(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_yes_no("serve-stale", arg, &cfg->query.serve_stale, err, errlen);
+}
+
+static bool
+set_stale_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("stale-ttl", arg, 3600, &v, err, errlen))
+		return false;
+	cfg->query.stale_ttl = (uint32_t)v;
+	return true;
+}
+
+static bool
+set_stale_max_age(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("stale-max-age", arg, 7 * 86400, &v, err, errlen))
+		return false;
+	cfg->stale_max_age = (uint32_t)v;
+	return true;
+}
+
+static bool
+set_ratelimit(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("ratelimit", arg, 10000000, &v, err, errlen))
+		return false;
+	cfg->ratelimit = (unsigned)v;
+	return true;
 }
 
 static bool
@@ -478,7 +554,10 @@ config_defaults(struct config *cfg)
 					    .max_inflight = 10000,
 					    .max_waiters = 256,
 					    .max_background = 1000,
-					    .refresh = true};
+					    .refresh = true,
+					    .serve_stale = false,
+					    .stale_ttl = 30};
+	cfg->stale_max_age = 86400;
 	cfg->chaser = (struct chaser_options){
 	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
 	cfg->chase_tlsa = -1;
@@ -604,5 +683,7 @@ config_free(struct config *cfg)
 	free((char *)(uintptr_t)cfg->upstream.root_hints);
 	free((char *)(uintptr_t)cfg->upstream.trust_anchor);
 	free(cfg->control_path);
+	free(cfg->user);
+	free(cfg->cache_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

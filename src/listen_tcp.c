@@ -34,6 +34,7 @@ struct tcp_conn {
 	struct tcp_conn *next;
 	int fd;
 	bool open;
+	bool paused;   /* shutting down: no more queries from this client */
 	unsigned refs; /* 1 for the socket + 1 per query the engine holds */
 	ev_io rio;
 	ev_io wio;
@@ -105,6 +106,16 @@ listen_tcp_free(struct listen_tcp *lt)
 	free(lt);
 }
 
+void
+listen_tcp_pause(struct listen_tcp *lt)
+{
+	ev_io_stop(lt->loop, &lt->io);
+	for (struct tcp_conn *tc = lt->conns; tc; tc = tc->next) {
+		tc->paused = true;
+		tcp_update_reading(tc);
+	}
+}
+
 static void
 listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -152,7 +163,7 @@ tcp_update_reading(struct tcp_conn *tc)
 {
 	if (!tc->open)
 		return;
-	bool want = tc->refs - 1 < tc->lt->opts.max_pending;
+	bool want = !tc->paused && tc->refs - 1 < tc->lt->opts.max_pending;
 
 	if (want && !ev_is_active(&tc->rio))
 		ev_io_start(tc->lt->loop, &tc->rio);

@@ -123,6 +123,12 @@ listen_udp_free(struct listen_udp *lu)
 	free(lu);
 }
 
+void
+listen_udp_pause(struct listen_udp *lu)
+{
+	ev_io_stop(lu->loop, &lu->io);
+}
+
 static void
 udp_take_dst(struct udp_client *uc, struct msghdr *msg)
 {

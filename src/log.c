@@ -25,6 +25,15 @@ log_init(const char *ident, bool use_syslog, enum log_level level)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void
+log_reopen(void)
+{
+	if (!log_syslog)
+		return;
+	closelog();
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {

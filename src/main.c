@@ -1,9 +1,14 @@
 /*
  * mxcached: wires the modules together and runs the loop.
  *
- *   listen_udp/listen_tcp -> query (acl, cache, upstream) -> client
+ *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, upstream) -> client
  *                                  `-> chaser (MX answers) -> query_prefetch
- *   control (JSON socket) -> stats, cache
+ *   control (JSON socket) -> stats, cache, route
+ *
+ * Signals: TERM/INT stop reading queries, let those in flight finish (at
+ * most one query timeout), save the cache file, exit 0; a second one exits
+ * at once. HUP reloads the allow list, cache limits, TTL clamps, stale and
+ * rate limit settings from the same command line and config file.
  */
 #include <errno.h>
 #include <ev.h>
@@ -23,34 +28,52 @@
 #include "listen_tcp.h"
 #include "listen_udp.h"
 #include "log.h"
+#include "persist.h"
+#include "proc.h"
 #include "query.h"
+#include "ratelimit.h"
 #include "stats.h"
 #include "upstream.h"
 
 #define MAIN_SWEEP_SECONDS 1.0
+#define MAIN_DRAIN_POLL_SECONDS 0.02
 
 struct mxcached {
+	int argc;
+	char **argv;
 	struct config cfg;
 	struct ev_loop *loop;
 	struct stats stats;
 	struct acl *acl;
+	struct ratelimit *rl;
 	struct cache *cache;
 	struct upstream *up;
 	struct query_engine *qe;
 	struct chaser *chaser;
 	struct control *ctl;
+	size_t nlisten;
 	struct listen_udp **udp;
 	struct listen_tcp **tcp;
+	bool draining;
+	uint64_t drain_deadline_ms;
 	ev_timer sweep;
+	ev_timer drain;
 	ev_signal sigterm;
 	ev_signal sigint;
+	ev_signal sighup;
 };
 
+static struct acl *mxcached_acl(const struct config *cfg, char *err, size_t errlen);
 static void mxcached_setup(struct mxcached *d);
 static void mxcached_listen(struct mxcached *d);
+static void mxcached_load_cache(struct mxcached *d);
+static void mxcached_save_cache(struct mxcached *d);
+static void mxcached_apply(struct mxcached *d, const struct config *cfg);
 static void mxcached_teardown(struct mxcached *d);
 static void mxcached_sweep(struct ev_loop *loop, ev_timer *w, int revents);
 static void mxcached_stop(struct ev_loop *loop, ev_signal *w, int revents);
+static void mxcached_drained(struct ev_loop *loop, ev_timer *w, int revents);
+static void mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents);
 
 static void
 mxcached_sweep(struct ev_loop *loop, ev_timer *w, int revents)
@@ -65,9 +88,131 @@ mxcached_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 mxcached_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct mxcached *d = w->data;
+
 	(void)revents;
-	log_info("signal %d: shutting down", w->signum);
-	ev_break(loop, EVBREAK_ALL);
+	if (d->draining) {
+		log_info("signal %d again: exiting now", w->signum);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("signal %d: finishing %zu queries in flight, then exiting", w->signum,
+		 query_waiting(d->qe));
+	d->draining = true;
+	d->drain_deadline_ms = clock_us() / 1000u + d->cfg.query.timeout_ms;
+	for (size_t i = 0; i < d->nlisten; i++) {
+		listen_udp_pause(d->udp[i]);
+		listen_tcp_pause(d->tcp[i]);
+	}
+	ev_timer_start(loop, &d->drain);
+}
+
+static void
+mxcached_drained(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mxcached *d = w->data;
+
+	(void)revents;
+	if (query_waiting(d->qe) == 0 || clock_us() / 1000u >= d->drain_deadline_ms)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static struct acl *
+mxcached_acl(const struct config *cfg, char *err, size_t errlen)
+{
+	struct acl *acl = acl_new();
+
+	if (!acl || !acl_add(acl, "127.0.0.0/8") || !acl_add(acl, "::1")) {
+		snprintf(err, errlen, "out of memory");
+		acl_free(acl);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->nallow; i++) {
+		if (!acl_add(acl, cfg->allow[i])) {
+			snprintf(err, errlen, "--allow: '%s' is not an address or CIDR",
+				 cfg->allow[i]);
+			acl_free(acl);
+			return NULL;
+		}
+	}
+	return acl;
+}
+
+/* What a reload may change; everything else needs a restart. */
+static void
+mxcached_apply(struct mxcached *d, const struct config *cfg)
+{
+	cache_set_max_bytes(d->cache, cfg->cache_size);
+	cache_set_stale(d->cache, cfg->query.serve_stale ? cfg->stale_max_age : 0);
+	query_set_options(d->qe, &cfg->query);
+	if (cfg->ratelimit && !d->rl) {
+		uint8_t seed[16];
+		if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed))
+			d->rl = ratelimit_new(cfg->ratelimit, seed);
+	} else if (d->rl) {
+		ratelimit_set_qps(d->rl, cfg->ratelimit);
+	}
+	query_set_ratelimit(d->qe, cfg->ratelimit ? d->rl : NULL);
+}
+
+static void
+mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct mxcached *d = w->data;
+	struct config next;
+	struct acl *acl;
+	char err[512];
+
+	(void)loop;
+	(void)revents;
+	log_reopen();
+	if (config_load(&next, d->argc, d->argv, err, sizeof(err)) != CONFIG_OK ||
+	    !(acl = mxcached_acl(&next, err, sizeof(err)))) {
+		log_error("reload: %s; keeping the running configuration", err);
+		config_free(&next);
+		return;
+	}
+	query_set_acl(d->qe, acl);
+	acl_free(d->acl);
+	d->acl = acl;
+	mxcached_apply(d, &next);
+	/* Every module keeps its own copy of what it was started with. */
+	config_free(&d->cfg);
+	d->cfg = next;
+	log_info("reloaded: %zu allowed networks, cache %zu bytes, serve-stale %s, ratelimit %u "
+		 "(listeners, upstream, control socket and user change on restart)",
+		 d->cfg.nallow, d->cfg.cache_size, d->cfg.query.serve_stale ? "on" : "off",
+		 d->cfg.ratelimit);
+}
+
+static void
+mxcached_load_cache(struct mxcached *d)
+{
+	char err[512];
+	size_t loaded;
+
+	if (!d->cfg.cache_file || access(d->cfg.cache_file, F_OK) != 0)
+		return;
+	if (persist_load(d->cache, d->cfg.cache_file, clock_us() / 1000u, clock_wall_ms(), &loaded,
+			 err, sizeof(err)))
+		log_info("cache file %s: %zu entries loaded", d->cfg.cache_file, loaded);
+	else
+		log_warn("cache file: %s; starting with an empty cache", err);
+}
+
+static void
+mxcached_save_cache(struct mxcached *d)
+{
+	char err[512];
+	size_t saved;
+
+	if (!d->cfg.cache_file)
+		return;
+	if (persist_save(d->cache, d->cfg.cache_file, clock_us() / 1000u, clock_wall_ms(), &saved,
+			 err, sizeof(err)))
+		log_info("cache file %s: %zu entries saved", d->cfg.cache_file, saved);
+	else
+		log_error("cache file: %s", err);
 }
 
 static void
@@ -78,11 +223,8 @@ mxcached_setup(struct mxcached *d)
 
 	if (!(d->loop = ev_default_loop(EVFLAG_AUTO)))
 		log_fatal("cannot create the event loop");
-	if (!(d->acl = acl_new()) || !acl_add(d->acl, "127.0.0.0/8") || !acl_add(d->acl, "::1"))
-		log_fatal("out of memory");
-	for (size_t i = 0; i < d->cfg.nallow; i++)
-		if (!acl_add(d->acl, d->cfg.allow[i]))
-			log_fatal("--allow: '%s' is not an address or CIDR", d->cfg.allow[i]);
+	if (!(d->acl = mxcached_acl(&d->cfg, err, sizeof(err))))
+		log_fatal("%s", err);
 	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 		log_fatal("getrandom: %s", strerror(errno));
 	if (!(d->cache = cache_new(d->cfg.cache_size, seed)))
@@ -91,6 +233,8 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("%s", err);
 	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, d->up, d->acl, &d->stats)))
 		log_fatal("out of memory");
+	mxcached_apply(d, &d->cfg);
+	mxcached_load_cache(d);
 	if (d->cfg.chase_tlsa < 0)
 		d->cfg.chaser.tlsa = strcmp(upstream_anchor(d->up), "none") != 0;
 	else
@@ -109,14 +253,23 @@ mxcached_setup(struct mxcached *d)
 	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &cctx, err, sizeof(err))))
 		log_fatal("%s", err);
 	mxcached_listen(d);
+	if (d->cfg.user) {
+		const char *own[] = {d->cfg.control_path};
+		if (!proc_drop_privileges(d->cfg.user, own, 1, err, sizeof(err)))
+			log_fatal("%s", err);
+		log_info("running as %s", d->cfg.user);
+	}
 
 	ev_timer_init(&d->sweep, mxcached_sweep, MAIN_SWEEP_SECONDS, MAIN_SWEEP_SECONDS);
-	d->sweep.data = d;
-	ev_timer_start(d->loop, &d->sweep);
+	ev_timer_init(&d->drain, mxcached_drained, 0.0, MAIN_DRAIN_POLL_SECONDS);
 	ev_signal_init(&d->sigterm, mxcached_stop, SIGTERM);
 	ev_signal_init(&d->sigint, mxcached_stop, SIGINT);
+	ev_signal_init(&d->sighup, mxcached_reload, SIGHUP);
+	d->sweep.data = d->drain.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	ev_timer_start(d->loop, &d->sweep);
 	ev_signal_start(d->loop, &d->sigterm);
 	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sighup);
 }
 
 static void
@@ -124,11 +277,12 @@ mxcached_listen(struct mxcached *d)
 {
 	char err[512], text[SOCK_ADDR_TEXT];
 
-	d->udp = calloc(d->cfg.nlisten, sizeof(*d->udp));
-	d->tcp = calloc(d->cfg.nlisten, sizeof(*d->tcp));
+	d->nlisten = d->cfg.nlisten;
+	d->udp = calloc(d->nlisten, sizeof(*d->udp));
+	d->tcp = calloc(d->nlisten, sizeof(*d->tcp));
 	if (!d->udp || !d->tcp)
 		log_fatal("out of memory");
-	for (size_t i = 0; i < d->cfg.nlisten; i++) {
+	for (size_t i = 0; i < d->nlisten; i++) {
 		const struct sock_addr *a = &d->cfg.listen[i];
 		if (!(d->udp[i] = listen_udp_new(d->loop, a, d->qe, &d->stats, err, sizeof(err))) ||
 		    !(d->tcp[i] = listen_tcp_new(d->loop, a, &d->cfg.tcp, d->qe, &d->stats, err,
@@ -145,14 +299,16 @@ mxcached_teardown(struct mxcached *d)
 	control_free(d->ctl);
 	query_free(d->qe);
 	chaser_free(d->chaser);
-	for (size_t i = 0; i < d->cfg.nlisten; i++) {
+	for (size_t i = 0; i < d->nlisten; i++) {
 		listen_udp_free(d->udp[i]);
 		listen_tcp_free(d->tcp[i]);
 	}
 	free(d->udp);
 	free(d->tcp);
 	upstream_free(d->up);
+	mxcached_save_cache(d);
 	cache_free(d->cache);
+	ratelimit_free(d->rl);
 	acl_free(d->acl);
 	ev_loop_destroy(d->loop);
 	config_free(&d->cfg);
@@ -164,6 +320,8 @@ main(int argc, char **argv)
 	static struct mxcached d;
 	char err[512];
 
+	d.argc = argc;
+	d.argv = argv;
 	switch (config_load(&d.cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_EXIT:
 		config_free(&d.cfg);

@@ -11,6 +11,7 @@
 #include "acl.h"
 #include "cache.h"
 #include "clock.h"
+#include "ratelimit.h"
 #include "siphash.h"
 #include "stats.h"
 #include "upstream.h"
@@ -52,11 +53,13 @@ struct query_engine {
 	struct cache *cache;
 	struct upstream *up;
 	const struct acl *acl;
+	struct ratelimit *rl;
 	struct stats *stats;
 	uint8_t seed[16];
 	struct query_hooks hooks;
 	size_t ninflight;
 	size_t nbackground;
+	size_t nwaiting;
 	struct query_inflight *buckets[QUERY_BUCKETS];
 	uint8_t scratch[WIRE_MAX_MSG];
 	uint8_t out[WIRE_MAX_MSG + WIRE_OPT_LEN];
@@ -76,6 +79,7 @@ static void query_maybe_refresh(struct query_engine *qe, const struct cache_key 
 				const struct cache_answer *a, uint64_t now_ms);
 static void query_answer_waiters(struct query_inflight *f, const uint8_t *wire, size_t len,
 				 bool secure);
+static size_t query_stale(struct query_engine *qe, const struct cache_key *key);
 static void query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
 		       const struct cache_key *key, uint64_t start_us);
 static struct query_inflight *query_start(struct query_engine *qe, const struct cache_key *key,
@@ -137,6 +141,30 @@ size_t
 query_inflight(const struct query_engine *qe)
 {
 	return qe->ninflight;
+}
+
+size_t
+query_waiting(const struct query_engine *qe)
+{
+	return qe->nwaiting;
+}
+
+void
+query_set_acl(struct query_engine *qe, const struct acl *acl)
+{
+	qe->acl = acl;
+}
+
+void
+query_set_options(struct query_engine *qe, const struct query_options *opts)
+{
+	qe->opts = *opts;
+}
+
+void
+query_set_ratelimit(struct query_engine *qe, struct ratelimit *rl)
+{
+	qe->rl = rl;
 }
 
 static void
@@ -216,6 +244,11 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 	};
 	struct wire_query q;
 	uint64_t start_us = clock_us();
+
+	if (qe->rl && !c->tcp && !c->internal && !ratelimit_allow(qe->rl, peer, start_us / 1000u)) {
+		qe->stats->ratelimited++;
+		return;
+	}
 	enum wire_verdict v = wire_parse_query(pkt, len, &q);
 
 	if (v == WIRE_DROP) {
@@ -304,6 +337,7 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	w->deadline_ms = start_us / 1000u + qe->opts.timeout_ms;
 	*f->tail = w;
 	f->tail = &w->next;
+	qe->nwaiting++;
 	if (f->nwaiters++ == 0)
 		query_arm(f, start_us / 1000u);
 }
@@ -437,9 +471,26 @@ query_answer_waiters(struct query_inflight *f, const uint8_t *wire, size_t len, 
 		w->client->ops->release(w->client);
 		free(w);
 	}
+	qe->nwaiting -= f->nwaiters;
 	f->waiters = NULL;
 	f->tail = &f->waiters;
 	f->nwaiters = 0;
+}
+
+/* RFC 8767: when recursion fails, an expired answer (within the stale
+ * window) beats SERVFAIL for a mail server. Puts it in scratch with its
+ * TTLs set to the stale TTL; returns its length, 0 if there is none. */
+static size_t
+query_stale(struct query_engine *qe, const struct cache_key *key)
+{
+	const struct cache_answer *a;
+
+	if (!qe->opts.serve_stale || !(a = cache_lookup_stale(qe->cache, key, query_now_ms())) ||
+	    a->len > sizeof(qe->scratch))
+		return 0;
+	memcpy(qe->scratch, a->wire, a->len);
+	wire_set_ttls(qe->scratch, a->len, qe->opts.stale_ttl);
+	return a->len;
 }
 
 static void
@@ -451,11 +502,19 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 
 	f->req = NULL;
 	stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
-	if (res->ok && res->bogus && !(f->key.flags & CACHE_KEY_CD))
-		qe->stats->upstream_bogus++;
-	else if (!res->ok || (len = query_prepare(qe, f, res)) == 0)
-		qe->stats->upstream_failures++;
 	bool secure = res->ok && res->secure && !res->bogus;
+	if (res->ok && res->bogus && !(f->key.flags & CACHE_KEY_CD)) {
+		qe->stats->upstream_bogus++;
+	} else if (!res->ok || (len = query_prepare(qe, f, res)) == 0) {
+		qe->stats->upstream_failures++;
+		if ((len = query_stale(qe, &f->key)) > 0) {
+			qe->stats->stale_served += f->nwaiters;
+			query_answer_waiters(f, qe->scratch, len, false);
+			query_unlink(qe, f);
+			free(f);
+			return;
+		}
+	}
 	query_answer_waiters(f, len ? qe->scratch : NULL, len, secure);
 	/* After the clients had their answer: the chaser's work never delays it. */
 	if (len && qe->hooks.answered)
@@ -541,12 +600,20 @@ query_deadline(struct ev_loop *loop, ev_timer *t, int revents)
 		query_finish(f, NULL, 0, false);
 		return;
 	}
+	size_t stale = f->waiters && f->waiters->deadline_ms <= now ? query_stale(qe, &f->key) : 0;
 	while (f->waiters && f->waiters->deadline_ms <= now) {
 		struct query_waiter *w = f->waiters;
 		f->waiters = w->next;
 		f->nwaiters--;
+		qe->nwaiting--;
 		qe->stats->upstream_timeouts++;
-		query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
+		if (stale) {
+			qe->stats->stale_served++;
+			query_reply_answer(qe, w->client, &w->q, qe->scratch, stale, 0, false);
+			query_account(qe, w->client, w->start_us, &qe->stats->latency_miss);
+		} else {
+			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
+		}
 		w->client->ops->release(w->client);
 		free(w);
 	}

@@ -125,6 +125,7 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "queries.tcp", st->queries_tcp);
 	stats_set(obj, "queries.dropped", st->dropped);
 	stats_set(obj, "queries.refused", st->refused);
+	stats_set(obj, "queries.ratelimited", st->ratelimited);
 	for (size_t i = 0; i < sizeof(stats_fixed_types) / sizeof(stats_fixed_types[0]); i++) {
 		snprintf(key, sizeof(key), "queries.by_type.%s",
 			 wire_type_name(stats_fixed_types[i]));
@@ -162,6 +163,7 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "tcp.timeouts", st->tcp_timeouts);
 	stats_set(obj, "udp.send_errors", st->udp_send_errors);
 	stats_set(obj, "cache.refreshes", st->refreshes);
+	stats_set(obj, "cache.stale_served", st->stale_served);
 	stats_set(obj, "mx_chaser.mx_answers", st->mx_answers);
 	stats_set(obj, "mx_chaser.implicit_mx", st->mx_implicit);
 	stats_set(obj, "mx_chaser.null_mx", st->mx_null);

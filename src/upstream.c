@@ -18,7 +18,7 @@ struct upstream {
 	struct ev_loop *loop;
 	ev_io io;
 	size_t in_flight;
-	const char *anchor;
+	char *anchor;
 };
 
 struct upstream_req {
@@ -118,7 +118,10 @@ upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, ch
 			 ? UPSTREAM_SYSTEM_ANCHOR
 			 : "none";
 	}
-	up->anchor = ta;
+	if (!(up->anchor = strdup(ta))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (strcmp(ta, "none") == 0)
 		return 0;
 	if (!upstream_check_file(ta, "trust anchor", err, errlen))
@@ -203,6 +206,7 @@ upstream_new(struct ev_loop *loop, const struct upstream_options *opts, char *er
 	return up;
 fail:
 	ub_ctx_delete(up->ctx);
+	free(up->anchor);
 	free(up);
 	return NULL;
 }
@@ -214,6 +218,7 @@ upstream_free(struct upstream *up)
 		return;
 	ev_io_stop(up->loop, &up->io);
 	ub_ctx_delete(up->ctx);
+	free(up->anchor);
 	free(up);
 }
 

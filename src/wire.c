@@ -442,6 +442,21 @@ wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
 	return r == 0;
 }
 
+bool
+wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl)
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+	int r;
+
+	if (!wire_iter_init(&it, pkt, len))
+		return false;
+	while ((r = wire_iter_next(&it, &rr)) == 1)
+		if (rr.type != WIRE_T_OPT)
+			wire_put32(pkt + rr.ttl_off, ttl);
+	return r == 0;
+}
+
 size_t
 wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
 {

@@ -1,0 +1,19 @@
+/*
+ * proc: process chores of a daemon that starts as root.
+ */
+#ifndef MXCACHE_PROC_H
+#define MXCACHE_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Becomes user (its uid, primary gid and supplementary groups) for good,
+ * after handing it the files in paths (e.g. the control socket, so that its
+ * group is the user's). Call once the privileged sockets are bound and
+ * before any thread starts. false with err set on failure.
+ */
+bool proc_drop_privileges(const char *user, const char *const *paths, size_t npaths, char *err,
+			  size_t errlen);
+
+#endif

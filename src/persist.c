@@ -19,7 +19,7 @@
 #include "siphash.h"
 #include "wire.h"
 
-#define PERSIST_MAGIC "MXCACHE1"
+static const uint8_t persist_magic[8] = {'M', 'X', 'C', 'A', 'C', 'H', 'E', '1'};
 #define PERSIST_HEADER 20 /* magic, save time, count */
 #define PERSIST_FIXED 15  /* record bytes besides name and answer */
 #define PERSIST_MAX_RECORD (1 + WIRE_MAX_NAME + PERSIST_FIXED + WIRE_MAX_MSG)
@@ -111,7 +111,7 @@ persist_save(const struct cache *c, const char *path, uint64_t now_ms, uint64_t 
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return false;
 	}
-	memcpy(header, PERSIST_MAGIC, 8);
+	memcpy(header, persist_magic, sizeof(persist_magic));
 	persist_put64(header + 8, wall_ms);
 	wire_put32(header + 16, 0); /* the count, written last */
 	w.failed = fwrite(header, 1, sizeof(header), w.f) != sizeof(header);
@@ -201,7 +201,7 @@ persist_load(struct cache *c, const char *path, uint64_t now_ms, uint64_t wall_m
 		return false;
 	}
 	if (fread(header, 1, sizeof(header), f) != sizeof(header) ||
-	    memcmp(header, PERSIST_MAGIC, 8) != 0) {
+	    memcmp(header, persist_magic, sizeof(persist_magic)) != 0) {
 		snprintf(err, errlen, "%s: not a cache file", path);
 		goto fail;
 	}

@@ -40,8 +40,10 @@ struct cache {
 	struct cache_stats st;
 };
 
-static struct cache_entry *cache_find(struct cache *c, const uint8_t *kbuf, size_t klen,
+static struct cache_entry *cache_find(const struct cache *c, const uint8_t *kbuf, size_t klen,
 				      uint64_t hash);
+static const struct cache_answer *cache_get(const struct cache *c, const struct cache_key *key,
+					    uint64_t now_ms, uint64_t grace_ms);
 static void cache_remove(struct cache *c, struct cache_entry *e);
 static bool cache_grow(struct cache *c);
 static void lru_unlink(struct cache *c, struct cache_entry *e);
@@ -102,7 +104,7 @@ cache_free(struct cache *c)
 }
 
 static struct cache_entry *
-cache_find(struct cache *c, const uint8_t *kbuf, size_t klen, uint64_t hash)
+cache_find(const struct cache *c, const uint8_t *kbuf, size_t klen, uint64_t hash)
 {
 	for (struct cache_entry *e = c->buckets[hash & (c->nbuckets - 1)]; e; e = e->hnext)
 		if (e->hash == hash && e->key_len == klen && memcmp(e->data, kbuf, klen) == 0)
@@ -135,26 +137,28 @@ cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms)
 	return &e->ans;
 }
 
-const struct cache_answer *
-cache_peek(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
+/* The entry for key if it expires more than grace_ms after now; no
+ * stats, no LRU move. */
+static const struct cache_answer *
+cache_get(const struct cache *c, const struct cache_key *key, uint64_t now_ms, uint64_t grace_ms)
 {
 	uint8_t kbuf[CACHE_KEY_MAX];
 	size_t klen = cache_key_encode(key, kbuf);
-	const struct cache_entry *e =
-	    cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
+	const struct cache_entry *e = cache_find(c, kbuf, klen, siphash24(c->seed, kbuf, klen));
 
-	return e && e->ans.expires_ms > now_ms ? &e->ans : NULL;
+	return e && e->ans.expires_ms + grace_ms > now_ms ? &e->ans : NULL;
+}
+
+const struct cache_answer *
+cache_peek(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
+{
+	return cache_get(c, key, now_ms, 0);
 }
 
 const struct cache_answer *
 cache_lookup_stale(const struct cache *c, const struct cache_key *key, uint64_t now_ms)
 {
-	uint8_t kbuf[CACHE_KEY_MAX];
-	size_t klen = cache_key_encode(key, kbuf);
-	const struct cache_entry *e =
-	    cache_find((struct cache *)(uintptr_t)c, kbuf, klen, siphash24(c->seed, kbuf, klen));
-
-	return e && e->ans.expires_ms + c->stale_ms > now_ms ? &e->ans : NULL;
+	return cache_get(c, key, now_ms, c->stale_ms);
 }
 
 void

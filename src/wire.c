@@ -33,6 +33,7 @@ static bool writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t le
 static bool writer_suffix_at(const struct wire_writer *w, size_t pos, const uint8_t *suffix);
 static uint8_t wire_lower(uint8_t c);
 static bool wire_name_skip(const uint8_t *pkt, size_t len, size_t *off);
+static bool wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t value, bool set);
 
 static uint8_t
 wire_lower(uint8_t c)
@@ -425,8 +426,10 @@ wire_iter_next(struct wire_iter *it, struct wire_rr *rr)
 	return 1;
 }
 
-bool
-wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
+/* Every TTL but OPT's (whose TTL field holds EDNS flags) becomes value
+ * (set) or goes down by value, floored at 0. */
+static bool
+wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t value, bool set)
 {
 	struct wire_iter it;
 	struct wire_rr rr;
@@ -437,24 +440,21 @@ wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
 	while ((r = wire_iter_next(&it, &rr)) == 1) {
 		if (rr.type == WIRE_T_OPT)
 			continue;
-		wire_put32(pkt + rr.ttl_off, rr.ttl > elapsed ? rr.ttl - elapsed : 0);
+		wire_put32(pkt + rr.ttl_off, set ? value : rr.ttl > value ? rr.ttl - value : 0);
 	}
 	return r == 0;
 }
 
 bool
+wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
+{
+	return wire_rewrite_ttls(pkt, len, elapsed, false);
+}
+
+bool
 wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl)
 {
-	struct wire_iter it;
-	struct wire_rr rr;
-	int r;
-
-	if (!wire_iter_init(&it, pkt, len))
-		return false;
-	while ((r = wire_iter_next(&it, &rr)) == 1)
-		if (rr.type != WIRE_T_OPT)
-			wire_put32(pkt + rr.ttl_off, ttl);
-	return r == 0;
+	return wire_rewrite_ttls(pkt, len, ttl, true);
 }
 
 size_t

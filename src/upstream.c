@@ -38,6 +38,11 @@ static const char *const upstream_defaults[][2] = {
     /* A lookup in the last tenth of a TTL refreshes libunbound's cache in
      * the background: what makes our own near-expiry refresh pay off. */
     {"prefetch:", "yes"},
+    /* With minimisation, a cold AAAA lookup below a known zone cut first
+     * asks the full name with type A (one more round trip), so exchangers'
+     * AAAA records would arrive a round trip after their A; the full name
+     * only ever reaches the zone's own servers there. See README. */
+    {"qname-minimisation:", "no"},
 };
 
 static int upstream_configure(struct upstream *up, const struct upstream_options *opts, char *err,

@@ -190,6 +190,12 @@ mta() {
         >"$RESULTS/$workload.$resolver.json"
 }
 
+# save_stats WORKLOAD NAME: mxcached's counters right after a run, to see
+# what the chaser did (prefetch_hits: lookups it answered ahead of the MTA).
+save_stats() {
+    "$BUILD/mxcache-ctl" -s "$WORK/ctl.sock" --json stats >"$RESULTS/$1.$2-stats.json"
+}
+
 qps() {
     local resolver=$1
     echo "compare: cached-qps against $resolver" >&2
@@ -281,20 +287,26 @@ main() {
 
     start_mxcached mxcached
     start_unbound
-    for r in mxcached unbound; do mta cold-mta "$r"; done
+    mta cold-mta mxcached
+    save_stats cold-mta mxcached
+    mta cold-mta unbound
     for r in mxcached unbound; do mta warm-mta "$r"; done
     for r in mxcached unbound; do qps "$r"; done
     for r in mxcached unbound; do dnsperf_run "$r"; done
     start_mxcached mxcached
     start_unbound
-    for r in mxcached unbound; do mta cold-pause-mta "$r" --pause "$PAUSE_MS"; done
+    mta cold-pause-mta mxcached --pause "$PAUSE_MS"
+    save_stats cold-pause-mta mxcached
+    mta cold-pause-mta unbound --pause "$PAUSE_MS"
 
     if ((chase)); then
         stop_process mxcached
         start_mxcached mxcached-nochase --mx-chase no
         mta cold-mta mxcached-nochase
+        save_stats cold-mta mxcached-nochase
         start_mxcached mxcached-nochase --mx-chase no
         mta cold-pause-mta mxcached-nochase --pause "$PAUSE_MS"
+        save_stats cold-pause-mta mxcached-nochase
         echo "compare: chaser off: measured (mxcached --mx-chase no)" >&2
     else
         echo "compare: chaser off: NOT measured, this mxcached has no --mx-chase flag" >&2

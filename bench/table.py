@@ -104,6 +104,22 @@ def problems(data):
     return out
 
 
+def chaser_lines(data):
+    """What mxcached's counters say about the cold runs: lookups the chaser
+    started and how many of the MTA's questions they answered."""
+    out = []
+    for workload in ("cold-mta", "cold-pause-mta"):
+        for resolver in ("mxcached", "mxcached-nochase"):
+            st = data.get((workload, resolver + "-stats"))
+            if not st:
+                continue
+            out.append(f"{workload} {resolver}: upstream lookups {st['upstream.queries']}, "
+                       f"chaser prefetches {st['mx_chaser.prefetches']}, "
+                       f"prefetch hits {st['mx_chaser.prefetch_hits']}, "
+                       f"cache hits {st['cache.hits']}, misses {st['cache.misses']}")
+    return out
+
+
 def main():
     results = Path(sys.argv[1])
     data = load(results)
@@ -116,6 +132,8 @@ def main():
                  f"p50 {lat['p50'] / 1000:.1f} ms, p99 {lat['p99'] / 1000:.1f} ms\n")
     if ("cold-mta", "mxcached-nochase") not in data:
         text += "chaser off: not measured (mxcached has no --mx-chase flag)\n"
+    for line in chaser_lines(data):
+        text += line + "\n"
     for p in problems(data):
         text += f"NOTE: {p}\n"
     machine = results / "machine.txt"

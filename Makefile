@@ -3,6 +3,8 @@
 #   make          build build/mxcached (and the tools)
 #   make test     unit tests (cmocka) + integration tests (pytest, NSD)
 #   make asan     the same tests against an ASan+UBSan build
+#   make fuzz     libFuzzer harnesses (clang), FUZZ_SECONDS each; fuzz-smoke: 20 s;
+#                 fuzz-regress: replay the corpus and the regression inputs once
 #   make demo     an offline demonstration on a loopback DNS hierarchy
 #   make run      the daemon in the foreground, recursing from the real root
 
@@ -34,7 +36,8 @@ LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(DAEMON_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration bench-test asan demo run install clean format lint
+.PHONY: all deps test unit integration bench-test asan demo run install clean format lint \
+	fuzz fuzz-smoke fuzz-regress
 
 all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench
 
@@ -87,6 +90,42 @@ asan:
 		LDFLAGS="-fsanitize=address,undefined" all unit
 	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build-asan/mxcached $(PYTHON) -m pytest -q tests/integration
 
+# libFuzzer harnesses (tests/fuzz/): clang, its own objects in build-fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := query response control
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all
+FUZZ_OBJ     := $(LIB_OBJ:$(BUILD)/obj/%=$(FUZZ_BUILD)/obj/%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIBS     = $(PKG_LIBS) $(shell $(FUZZ_CC) -print-file-name=libev.a) -lm \
+		-Wl,--exclude-libs,libev.a
+
+# Every module, archived: a harness links only what it uses. clang warns
+# where gcc does not; that must not stop fuzzing (gcc's build is -Werror).
+$(FUZZ_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(MXFLAGS) -Wno-error $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
+		-c $< -o $@
+
+$(FUZZ_BUILD)/libmxcache.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libmxcache.a
+	$(FUZZ_CC) $(MXFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
+		$(FUZZ_BUILD)/libmxcache.a $(FUZZ_LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
+fuzz-regress: deps $(FUZZ_BIN)
+	tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_NAMES)
+
 demo: all
 	scripts/demo.sh
 
@@ -100,7 +139,7 @@ install: all
 	install -m 0755 $(BUILD)/mxcache-ctl $(DESTDIR)$(PREFIX)/bin/mxcache-ctl
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 format:
 	clang-format -i src/*.c include/*.h bench/*.c bench/*.h scripts/*.c tests/unit/*.c
@@ -111,3 +150,4 @@ lint:
 		--std=c11 -Iinclude --include=/usr/include/jansson.h src bench
 
 -include $(DAEMON_OBJ:.o=.d) $(BUILD)/obj/ctl.d $(BENCH_OBJ:.o=.d)
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -35,6 +35,10 @@ struct control *control_new(struct ev_loop *loop, const char *path, const struct
 			    char *err, size_t errlen);
 void control_free(struct control *ctl);
 
+/* The socket's directory if control_new created it (NULL otherwise): a
+ * daemon that drops root hands it over, to be able to remove the socket. */
+const char *control_made_dir(const struct control *ctl);
+
 /* Answers one request line; never NULL. Commands that wait on lookups
  * (route) need a connection and answer an error here. */
 json_t *control_dispatch(const struct control_ctx *ctx, const char *line, size_t len);

@@ -10,6 +10,9 @@
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 void log_init(const char *ident, bool use_syslog, enum log_level level);
+/* With syslog, also print errors on stderr (a daemon not yet detached). */
+void log_errors_to_stderr(bool on);
+
 /* After SIGHUP: reconnect to syslog (a restarted syslog daemon). */
 void log_reopen(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

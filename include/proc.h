@@ -16,4 +16,8 @@
 bool proc_drop_privileges(const char *user, const char *const *paths, size_t npaths, char *err,
 			  size_t errlen);
 
+/* Raises the soft limit on open files to the hard one: a resolver holds
+ * client connections and libunbound's outgoing sockets at once. */
+void proc_raise_nofile(void);
+
 #endif

@@ -25,6 +25,15 @@ void sock_addr_text(const struct sockaddr *sa, char *out, size_t cap);
 
 bool sock_is_wildcard(const struct sockaddr *sa);
 
+/* How long a listener stops accepting once descriptors run out: the
+ * waiting connection keeps the socket readable, and retrying at once
+ * would spin. */
+#define SOCK_ACCEPT_BACKOFF 0.1
+
+/* Is this accept() errno "out of descriptors" (back off) rather than a
+ * connection that went away (carry on)? */
+bool sock_accept_exhausted(int err);
+
 /* A non-blocking, close-on-exec socket of the given type bound to addr
  * (listening, for SOCK_STREAM); -1 with err set on failure. */
 int sock_bind(const struct sock_addr *addr, int type, char *err, size_t errlen);

@@ -44,6 +44,12 @@ struct upstream *upstream_new(struct ev_loop *loop, const struct upstream_option
 			      size_t errlen);
 void upstream_free(struct upstream *up);
 
+/* Starts libunbound's thread with a priming lookup for the root's name
+ * servers. The thread reads the root hints when it starts: call this
+ * before dropping privileges, and after daemonizing (fork keeps no
+ * threads). */
+bool upstream_start(struct upstream *up, char *err, size_t errlen);
+
 /* Which trust anchor file is in force ("none" when not validating). */
 const char *upstream_anchor(const struct upstream *up);
 

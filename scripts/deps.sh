@@ -9,6 +9,7 @@ PACKAGES=(
 	nsd ldnsutils unbound dns-root-data
 	python3 python3-pytest python3-dnspython
 	bind9-dnsutils knot-dnsutils
+	clang libclang-rt-14-dev # make fuzz: libFuzzer and the sanitizer runtimes
 )
 
 missing=()

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "query.h"
 #include "route.h"
+#include "sock.h"
 #include "stats.h"
 #include "upstream.h"
 #include "wire.h"
@@ -53,6 +54,8 @@ struct control_conn {
 struct control {
 	struct ev_loop *loop;
 	ev_io io;
+	ev_timer backoff; /* accepting again after running out of descriptors */
+	char *made_dir;	  /* the socket's directory, if we created it */
 	int fd;
 	char *path;
 	struct control_ctx ctx;
@@ -80,10 +83,12 @@ static void control_route_done(void *arg, json_t *result);
 static json_t *control_run(const struct control_ctx *ctx, struct control_conn *cc, const char *line,
 			   size_t len);
 static json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void control_utf8_clean(char *s);
 static const char *control_bad_arg(const struct control_cmd *cmd, const json_t *req);
 static bool control_dump_entry(const struct cache_entry_info *info, void *arg);
-static int control_listen(const char *path, char *err, size_t errlen);
+static int control_listen(const char *path, bool *made_dir, char *err, size_t errlen);
 static void control_accept(struct ev_loop *loop, ev_io *w, int revents);
+static void control_resume(struct ev_loop *loop, ev_timer *w, int revents);
 static void control_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void control_writable(struct ev_loop *loop, ev_io *w, int revents);
 static void control_lines(struct control_conn *cc);
@@ -104,6 +109,30 @@ static const struct control_cmd control_cmds[] = {
 
 #define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
 
+/* Messages quote what the client sent, cut to a length: whatever bytes
+ * that leaves, the answer must still be a JSON string (valid UTF-8). */
+static void
+control_utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n = *p < 0x80	       ? 1
+			   : (*p >> 5) == 0x6  ? 2
+			   : (*p >> 4) == 0xe  ? 3
+			   : (*p >> 3) == 0x1e ? 4
+					       : 0;
+		size_t i = 1;
+		while (i < n && (p[i] & 0xc0) == 0x80)
+			i++;
+		if (n == 0 || i < n) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 static json_t *
 control_error(const char *fmt, ...)
 {
@@ -113,6 +142,7 @@ control_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	control_utf8_clean(text);
 	return json_pack("{s:s}", "error", text);
 }
 
@@ -343,7 +373,7 @@ control_run(const struct control_ctx *ctx, struct control_conn *cc, const char *
 }
 
 static int
-control_listen(const char *path, char *err, size_t errlen)
+control_listen(const char *path, bool *made_dir, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -360,7 +390,8 @@ control_listen(const char *path, char *err, size_t errlen)
 	}
 	char dir[sizeof(sun.sun_path)];
 	memcpy(dir, path, strlen(path) + 1);
-	if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
+	*made_dir = mkdir(dirname(dir), 0755) == 0;
+	if (!*made_dir && errno != EEXIST) {
 		snprintf(err, errlen, "control socket directory for %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -398,13 +429,23 @@ control_new(struct ev_loop *loop, const char *path, const struct control_ctx *ct
 	    size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
+	char dir[4096];
+	bool made_dir = false;
 
 	if (!ctl || !(ctl->path = strdup(path))) {
 		snprintf(err, errlen, "out of memory");
 		free(ctl);
 		return NULL;
 	}
-	if ((ctl->fd = control_listen(path, err, errlen)) < 0) {
+	if ((ctl->fd = control_listen(path, &made_dir, err, errlen)) < 0) {
+		free(ctl->path);
+		free(ctl);
+		return NULL;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (made_dir && !(ctl->made_dir = strdup(dirname(dir)))) {
+		snprintf(err, errlen, "out of memory");
+		close(ctl->fd);
 		free(ctl->path);
 		free(ctl);
 		return NULL;
@@ -412,7 +453,8 @@ control_new(struct ev_loop *loop, const char *path, const struct control_ctx *ct
 	ctl->loop = loop;
 	ctl->ctx = *ctx;
 	ev_io_init(&ctl->io, control_accept, ctl->fd, EV_READ);
-	ctl->io.data = ctl;
+	ev_timer_init(&ctl->backoff, control_resume, SOCK_ACCEPT_BACKOFF, 0.0);
+	ctl->io.data = ctl->backoff.data = ctl;
 	ev_io_start(loop, &ctl->io);
 	return ctl;
 }
@@ -423,14 +465,31 @@ control_free(struct control *ctl)
 	if (!ctl)
 		return;
 	ev_io_stop(ctl->loop, &ctl->io);
+	ev_timer_stop(ctl->loop, &ctl->backoff);
 	close(ctl->fd);
 	unlink(ctl->path);
+	free(ctl->made_dir);
 	for (struct control_conn *cc = ctl->conns, *next; cc; cc = next) {
 		next = cc->next;
 		control_close(cc);
 	}
 	free(ctl->path);
 	free(ctl);
+}
+
+const char *
+control_made_dir(const struct control *ctl)
+{
+	return ctl->made_dir;
+}
+
+static void
+control_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control *ctl = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &ctl->io);
 }
 
 static void
@@ -440,7 +499,16 @@ control_accept(struct ev_loop *loop, ev_io *w, int revents)
 	int fd;
 
 	(void)revents;
-	while ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	for (;;) {
+		if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+			if (sock_accept_exhausted(errno)) {
+				/* A stopped one-shot timer keeps its spent delay: set it anew. */
+				ev_io_stop(loop, &ctl->io);
+				ev_timer_set(&ctl->backoff, SOCK_ACCEPT_BACKOFF, 0.0);
+				ev_timer_start(loop, &ctl->backoff);
+			}
+			return;
+		}
 		struct control_conn *cc = NULL;
 		if (ctl->nconns >= CONTROL_MAX_CONNS || !(cc = calloc(1, sizeof(*cc)))) {
 			close(fd);

@@ -48,6 +48,8 @@ struct tcp_conn {
 struct listen_tcp {
 	struct ev_loop *loop;
 	ev_io io;
+	ev_timer backoff; /* accepting again after running out of descriptors */
+	bool paused;
 	int fd;
 	struct listen_tcp_options opts;
 	struct query_engine *qe;
@@ -57,6 +59,7 @@ struct listen_tcp {
 };
 
 static void listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents);
+static void listen_tcp_resume(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents);
 static void tcp_idle(struct ev_loop *loop, ev_timer *w, int revents);
@@ -87,7 +90,8 @@ listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
 	lt->qe = qe;
 	lt->stats = stats;
 	ev_io_init(&lt->io, listen_tcp_accept, lt->fd, EV_READ);
-	lt->io.data = lt;
+	ev_timer_init(&lt->backoff, listen_tcp_resume, SOCK_ACCEPT_BACKOFF, 0.0);
+	lt->io.data = lt->backoff.data = lt;
 	ev_io_start(loop, &lt->io);
 	return lt;
 }
@@ -98,6 +102,7 @@ listen_tcp_free(struct listen_tcp *lt)
 	if (!lt)
 		return;
 	ev_io_stop(lt->loop, &lt->io);
+	ev_timer_stop(lt->loop, &lt->backoff);
 	close(lt->fd);
 	for (struct tcp_conn *tc = lt->conns, *next; tc; tc = next) {
 		next = tc->next;
@@ -109,11 +114,23 @@ listen_tcp_free(struct listen_tcp *lt)
 void
 listen_tcp_pause(struct listen_tcp *lt)
 {
+	lt->paused = true;
 	ev_io_stop(lt->loop, &lt->io);
+	ev_timer_stop(lt->loop, &lt->backoff);
 	for (struct tcp_conn *tc = lt->conns; tc; tc = tc->next) {
 		tc->paused = true;
 		tcp_update_reading(tc);
 	}
+}
+
+static void
+listen_tcp_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct listen_tcp *lt = w->data;
+
+	(void)revents;
+	if (!lt->paused)
+		ev_io_start(loop, &lt->io);
 }
 
 static void
@@ -126,8 +143,15 @@ listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
 		struct sock_addr peer = {.len = sizeof(peer.ss)};
 		int fd = accept4(lt->fd, (struct sockaddr *)&peer.ss, &peer.len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (sock_accept_exhausted(errno)) {
+				/* A stopped one-shot timer keeps its spent delay: set it anew. */
+				ev_io_stop(loop, &lt->io);
+				ev_timer_set(&lt->backoff, SOCK_ACCEPT_BACKOFF, 0.0);
+				ev_timer_start(loop, &lt->backoff);
+			}
 			return;
+		}
 		struct tcp_conn *tc = NULL;
 		if (lt->nconns >= lt->opts.max_conns || !(tc = calloc(1, sizeof(*tc)))) {
 			lt->stats->tcp_rejected++;
@@ -186,7 +210,6 @@ tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 	if (n < 0)
 		return;
 	tc->rlen += (size_t)n;
-	ev_timer_again(loop, &tc->idle);
 
 	/* The engine may answer (and a write may fail and close) inside the
 	 * loop: hold a reference until it is done. */
@@ -206,6 +229,10 @@ tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	/* The reference taken above keeps tc alive even if it was closed. */
 	if (tc->open) { // NOLINT(clang-analyzer-unix.Malloc)
+		/* Only whole queries count as activity: a client trickling bytes
+		 * of one query cannot hold its slot past the idle timeout. */
+		if (off > 0)
+			ev_timer_again(loop, &tc->idle);
 		memmove(tc->rbuf, tc->rbuf + off, tc->rlen - off);
 		tc->rlen -= off;
 		tcp_update_reading(tc);

@@ -32,9 +32,8 @@ union listen_udp_dst {
 	struct in6_pktinfo v6;
 };
 
-union listen_udp_control {
-	struct cmsghdr align;
-	uint8_t buf[CMSG_SPACE(sizeof(union listen_udp_dst))];
+struct listen_udp_control {
+	_Alignas(struct cmsghdr) uint8_t buf[CMSG_SPACE(sizeof(union listen_udp_dst))];
 };
 
 struct udp_client {
@@ -48,7 +47,7 @@ struct udp_client {
 /* One reply waiting for the end of the batch. */
 struct udp_out {
 	struct sock_addr peer;
-	union listen_udp_control control;
+	struct listen_udp_control control;
 	uint8_t pkt[WIRE_MAX_UDP];
 };
 
@@ -63,7 +62,7 @@ struct listen_udp {
 	struct mmsghdr in_msgs[LISTEN_UDP_BATCH];
 	struct iovec in_iov[LISTEN_UDP_BATCH];
 	struct sock_addr in_peer[LISTEN_UDP_BATCH];
-	union listen_udp_control in_control[LISTEN_UDP_BATCH];
+	struct listen_udp_control in_control[LISTEN_UDP_BATCH];
 	uint8_t in[LISTEN_UDP_BATCH][LISTEN_UDP_MAX_QUERY];
 	struct mmsghdr out_msgs[LISTEN_UDP_BATCH];
 	struct iovec out_iov[LISTEN_UDP_BATCH];
@@ -75,7 +74,7 @@ static struct query_client *udp_hold(struct query_client *c);
 static void udp_release(struct query_client *c);
 static void listen_udp_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void udp_take_dst(struct udp_client *uc, struct msghdr *msg);
-static size_t udp_put_dst(const struct udp_client *uc, union listen_udp_control *control);
+static size_t udp_put_dst(const struct udp_client *uc, struct listen_udp_control *control);
 static void udp_flush(struct listen_udp *lu);
 
 static const struct query_client_ops udp_ops = {udp_deliver, udp_hold, udp_release};
@@ -149,9 +148,9 @@ udp_take_dst(struct udp_client *uc, struct msghdr *msg)
 /* The source address for a reply on a wildcard socket, as a control
  * message; returns its length (0: none needed). */
 static size_t
-udp_put_dst(const struct udp_client *uc, union listen_udp_control *control)
+udp_put_dst(const struct udp_client *uc, struct listen_udp_control *control)
 {
-	struct cmsghdr *cm = &control->align;
+	struct cmsghdr *cm = (struct cmsghdr *)(void *)control->buf;
 	bool v4 = uc->dst_family == AF_INET;
 	size_t size = v4 ? sizeof(uc->dst.v4) : sizeof(uc->dst.v6);
 
@@ -242,7 +241,7 @@ udp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 		return;
 	}
 
-	union listen_udp_control control;
+	struct listen_udp_control control;
 	struct iovec iov = {.iov_base = (void *)(uintptr_t)pkt, .iov_len = len};
 	struct msghdr msg = {.msg_name = &uc->peer.ss,
 			     .msg_namelen = uc->peer.len,

@@ -12,8 +12,10 @@
 static const char *log_ident = "mxcached";
 static bool log_syslog;
 static enum log_level log_threshold = LOG_LEVEL_INFO;
+static bool log_stderr_errors;
 
-static void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 void
 log_init(const char *ident, bool use_syslog, enum log_level level)
@@ -23,6 +25,12 @@ log_init(const char *ident, bool use_syslog, enum log_level level)
 	log_threshold = level;
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_errors_to_stderr(bool on)
+{
+	log_stderr_errors = on;
 }
 
 void
@@ -43,8 +51,12 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (level > log_threshold)
 		return;
 	if (log_syslog) {
-		vsyslog(prio[level], fmt, ap);
-		return;
+		va_list copy;
+		va_copy(copy, ap);
+		vsyslog(prio[level], fmt, copy);
+		va_end(copy);
+		if (!(log_stderr_errors && level == LOG_LEVEL_ERROR))
+			return;
 	}
 	struct timespec ts;
 	struct tm tm;

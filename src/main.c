@@ -65,6 +65,7 @@ struct mxcached {
 
 static struct acl *mxcached_acl(const struct config *cfg, char *err, size_t errlen);
 static void mxcached_setup(struct mxcached *d);
+static void mxcached_start(struct mxcached *d);
 static void mxcached_listen(struct mxcached *d);
 static void mxcached_load_cache(struct mxcached *d);
 static void mxcached_save_cache(struct mxcached *d);
@@ -253,12 +254,6 @@ mxcached_setup(struct mxcached *d)
 	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &cctx, err, sizeof(err))))
 		log_fatal("%s", err);
 	mxcached_listen(d);
-	if (d->cfg.user) {
-		const char *own[] = {d->cfg.control_path};
-		if (!proc_drop_privileges(d->cfg.user, own, 1, err, sizeof(err)))
-			log_fatal("%s", err);
-		log_info("running as %s", d->cfg.user);
-	}
 
 	ev_timer_init(&d->sweep, mxcached_sweep, MAIN_SWEEP_SECONDS, MAIN_SWEEP_SECONDS);
 	ev_timer_init(&d->drain, mxcached_drained, 0.0, MAIN_DRAIN_POLL_SECONDS);
@@ -270,6 +265,23 @@ mxcached_setup(struct mxcached *d)
 	ev_signal_start(d->loop, &d->sigterm);
 	ev_signal_start(d->loop, &d->sigint);
 	ev_signal_start(d->loop, &d->sighup);
+}
+
+/* What must happen in the process that will run, after daemonizing: the
+ * resolver thread, then giving up root (its files read as root). */
+static void
+mxcached_start(struct mxcached *d)
+{
+	char err[512];
+
+	if (!upstream_start(d->up, err, sizeof(err)))
+		log_fatal("%s", err);
+	if (d->cfg.user) {
+		const char *own[] = {d->cfg.control_path, control_made_dir(d->ctl)};
+		if (!proc_drop_privileges(d->cfg.user, own, own[1] ? 2 : 1, err, sizeof(err)))
+			log_fatal("%s", err);
+		log_info("running as %s", d->cfg.user);
+	}
 }
 
 static void
@@ -333,15 +345,20 @@ main(int argc, char **argv)
 	case CONFIG_OK:
 		break;
 	}
-	log_init("mxcached", false, d.cfg.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	/* As a daemon, messages go to syslog from the start; errors before
+	 * detaching also to the terminal that started it. */
+	log_init("mxcached", !d.cfg.foreground, d.cfg.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_errors_to_stderr(!d.cfg.foreground);
 	signal(SIGPIPE, SIG_IGN);
+	proc_raise_nofile();
 	mxcached_setup(&d);
 	if (!d.cfg.foreground) {
 		if (daemon(0, 0) != 0)
 			log_fatal("daemon: %s", strerror(errno));
-		log_init("mxcached", true, d.cfg.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+		log_errors_to_stderr(false);
 		ev_loop_fork(d.loop);
 	}
+	mxcached_start(&d);
 	log_info("mxcached ready (trust anchor: %s, cache %zu bytes)", upstream_anchor(d.up),
 		 d.cfg.cache_size);
 	ev_run(d.loop, 0);

@@ -81,6 +81,12 @@ sock_is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
+bool
+sock_accept_exhausted(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
 int
 sock_bind(const struct sock_addr *addr, int type, char *err, size_t errlen)
 {

@@ -53,6 +53,7 @@ static int upstream_add_stub(struct upstream *up, const char *spec, char *err, s
 static int upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, char *err,
 			       size_t errlen);
 static bool upstream_check_file(const char *path, const char *what, char *err, size_t errlen);
+static void upstream_primed(void *arg, const struct upstream_result *res);
 static void upstream_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void upstream_done(void *arg, int err, struct ub_result *result);
 
@@ -205,6 +206,14 @@ upstream_new(struct ev_loop *loop, const struct upstream_options *opts, char *er
 		snprintf(err, errlen, "libunbound threads: %s", ub_strerror(r));
 		goto fail;
 	}
+	/* libunbound reads root hints and trust anchors when it finalizes its
+	 * context, normally at the first lookup: after privileges are dropped.
+	 * Removing local data (none) finalizes it now, still as root, without
+	 * starting its thread, and reports broken files at startup. */
+	if ((r = ub_ctx_data_remove(up->ctx, "mxcache.invalid.")) != 0) {
+		snprintf(err, errlen, "libunbound setup: %s", ub_strerror(r));
+		goto fail;
+	}
 	ev_io_init(&up->io, upstream_readable, ub_fd(up->ctx), EV_READ);
 	up->io.data = up;
 	ev_io_start(loop, &up->io);
@@ -225,6 +234,23 @@ upstream_free(struct upstream *up)
 	ub_ctx_delete(up->ctx);
 	free(up->anchor);
 	free(up);
+}
+
+static void
+upstream_primed(void *arg, const struct upstream_result *res)
+{
+	(void)arg;
+	(void)res;
+}
+
+bool
+upstream_start(struct upstream *up, char *err, size_t errlen)
+{
+	if (!upstream_resolve(up, ".", 2 /* NS */, 1 /* IN */, upstream_primed, NULL)) {
+		snprintf(err, errlen, "libunbound: cannot start its resolver thread");
+		return false;
+	}
+	return true;
 }
 
 const char *

@@ -11,9 +11,11 @@ hierarchy of scripts/testnet.sh (NSD on 127.0.0.2-5). Which resolver:
 Tests marked `mxcache_only` are skipped under unbound.
 
 Fixtures: `testnet` and `resolver` (one each per session), `client` (DNS to
-the resolver and to the authoritative servers), and `start_mxcached`, a
+the resolver and to the authoritative servers), `start_mxcached`, a
 factory for extra daemons with flags of their own (`start_mxcached("--cache-size",
-"32k")`), stopped and checked for a clean exit at the end of the test.
+"32k")`), stopped and checked for a clean exit at the end of the test (or
+earlier with `start_mxcached.stop(res)`), and `fault_server`, a misbehaving
+authoritative server for faulty.com. on 127.0.0.77 (see fault_server.py).
 mxcache-ctl is $MXCACHE_CTL or build/mxcache-ctl.
 
 Run with Debian's interpreter (it has dnspython):
@@ -38,6 +40,7 @@ import dns.query
 import dns.rcode
 import pytest
 
+from fault_server import FaultServer
 from helpers import MXCACHED, REPO, Client, ControlConnection, flatten, free_port, run_ctl
 
 TESTNET = REPO / "scripts" / "testnet.sh"
@@ -166,9 +169,28 @@ class Resolver:
     control: Optional[str] = None  # mxcache's JSON control socket
     stderr_lines: list = field(default_factory=list)
     reader: Optional[threading.Thread] = None  # drains the child's stderr
+    # Notified by the reader at each new line and at EOF.
+    stderr_cond: threading.Condition = field(default_factory=threading.Condition)
 
     def stderr_text(self, tail: int = 80) -> str:
         return "".join(self.stderr_lines[-tail:])
+
+    def wait_for_log(self, pattern: str, timeout: float, start: int = 0) -> Optional[str]:
+        """The first stderr line from index `start` on that matches the
+        regular expression `pattern`, waiting up to `timeout` seconds for
+        it; None if none came (or the process closed its stderr first)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.stderr_cond:
+            while True:
+                for line in self.stderr_lines[start:]:
+                    if regex.search(line):
+                        return line
+                start = max(start, len(self.stderr_lines))
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.reader is not None and not self.reader.is_alive()):
+                    return None
+                self.stderr_cond.wait(left)
 
     def control_connection(self) -> ControlConnection:
         if not self.control:
@@ -194,13 +216,17 @@ class Resolver:
         return run_ctl("-s", self.control, *args)
 
 
-def _drain(stream, lines, ready, marker):
+def _drain(stream, lines, cond, ready, marker):
     """Collect a child's stderr (so it never blocks on a full pipe) and flag
     the readiness line when it appears."""
     for line in iter(stream.readline, ""):
-        lines.append(line)
+        with cond:
+            lines.append(line)
+            cond.notify_all()
         if marker and marker in line:
             ready.set()
+    with cond:
+        cond.notify_all()
     ready.set()  # EOF: the process is gone; the waiter checks poll()
 
 
@@ -275,7 +301,9 @@ def _launch(kind, cmd, addr, port, marker, control=None) -> Resolver:
     res = Resolver(kind=kind, addr=addr, port=port, proc=proc, control=control)
     ready = threading.Event()
     res.reader = threading.Thread(
-        target=_drain, daemon=True, args=(proc.stderr, res.stderr_lines, ready, marker)
+        target=_drain,
+        daemon=True,
+        args=(proc.stderr, res.stderr_lines, res.stderr_cond, ready, marker),
     )
     res.reader.start()
     if marker:
@@ -394,6 +422,24 @@ class MxcachedFactory:
         res.reader.join(5)
         return Exit(res.proc.returncode, res.stderr_text())
 
+    def stop(self, res: Resolver, timeout: float = STOP_TIMEOUT) -> float:
+        """SIGTERM one daemon of this test and wait for it: it must exit with
+        status 0 within `timeout`. Returns how long it took."""
+        t0 = time.monotonic()
+        res.proc.send_signal(signal.SIGTERM)
+        try:
+            res.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            res.proc.kill()
+            res.proc.wait()
+            self.running.remove(res)
+            pytest.fail(f"mxcached still running {timeout}s after SIGTERM:\n{res.stderr_text()}")
+        elapsed = time.monotonic() - t0
+        self.running.remove(res)
+        res.reader.join(5)
+        assert res.proc.returncode == 0, f"exit status {res.proc.returncode}:\n{res.stderr_text()}"
+        return elapsed
+
     def kill(self, res: Resolver):
         """SIGKILL, as a crash would: no cleanup by the daemon itself."""
         res.proc.kill()
@@ -424,6 +470,18 @@ def start_mxcached(testnet, tmp_path_factory):
     complaints = factory.stop_all()
     if complaints:
         pytest.fail("\n".join(complaints))
+
+
+@pytest.fixture
+def fault_server():
+    """A misbehaving authoritative server for faulty.com. on 127.0.0.77:53
+    (see fault_server.py); start daemons with --stub fault_server.stub."""
+    try:
+        server = FaultServer()
+    except OSError as e:
+        pytest.fail(f"fault server on {FaultServer.ADDR}:53: {e}")
+    yield server
+    server.close()
 
 
 # --------------------------------------------------------------- DNS client

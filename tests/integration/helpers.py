@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import subprocess
+import time
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -201,6 +202,43 @@ def tcp_read_message(sock: socket.socket) -> Optional[dns.message.Message]:
     return dns.message.from_wire(body) if body else None
 
 
+def send_udp_query(resolver, name, rdtype, **kw) -> tuple:
+    """(socket, query): a query sent over UDP from a socket of its own, for
+    tests that do something else before they read the answer. Close the
+    socket (it is a context manager)."""
+    q = make_query(name, rdtype, **kw)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(TIMEOUT)
+    s.sendto(q.to_wire(), (resolver.addr, resolver.port))
+    return s, q
+
+
+def udp_socket(source: str = "127.0.0.1") -> socket.socket:
+    """A UDP socket bound to `source` (any 127/8 address is a client of its
+    own), with room for many answers."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    return s
+
+
+def udp_taken(stats: dict) -> int:
+    """UDP queries the daemon has taken: answered, or dropped by --ratelimit."""
+    return stats["queries.udp"] + stats["queries.ratelimited"]
+
+
+def read_waiting(sock: socket.socket) -> dict:
+    """Every DNS message waiting on a socket, by ID, without waiting."""
+    messages = {}
+    sock.setblocking(False)
+    while True:
+        try:
+            m = dns.message.from_wire(sock.recv(65535))
+        except BlockingIOError:
+            return messages
+        messages[m.id] = m
+
+
 def peer_closed(sock: socket.socket) -> bool:
     """Waits (up to the socket's timeout) for the next bytes: True if the
     peer closed the connection (EOF or reset), False if data came instead.
@@ -268,6 +306,41 @@ class ControlConnection:
     def request(self, req: dict) -> dict:
         self.send(json.dumps(req).encode() + b"\n")
         return self.read_answer()
+
+
+def wait_for(probe, done, timeout: float, what: str = "condition"):
+    """Call probe() until done(value) holds and return that value; for waits
+    on the clock itself (TTL expiry, the daemon's periodic sweep), where no
+    event says when. Bounded by `timeout`: fails the test after it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not met within {timeout}s: {value}")
+        time.sleep(0.05)
+
+
+def wait_for_stats(res, done, timeout: float) -> dict:
+    """Poll res.stats() until done(stats) holds (see wait_for)."""
+    return wait_for(res.stats, done, timeout, "stats condition")
+
+
+def dump_cache(res, limit=1000) -> list:
+    """The daemon's live cache entries (control command `dump`)."""
+    answer = res.control_request({"cmd": "dump", "limit": limit})
+    assert "error" not in answer, answer
+    assert answer["truncated"] is False, "raise the limit: the dump was cut"
+    return answer["entries"]
+
+
+def dumped(entries, name, rdtype=None) -> list:
+    """Entries for `name` (any letter case, with or without the final dot)."""
+    want = dns.name.from_text(name)
+    return [
+        e for e in entries if dns.name.from_text(e["name"]) == want and rdtype in (None, e["type"])
+    ]
 
 
 def flatten(obj: dict, prefix: str = "") -> dict:

@@ -12,31 +12,15 @@ import os
 import socket
 import stat
 
-import dns.name
 import dns.query
 import dns.rcode
 import pytest
 
-from helpers import TIMEOUT, Client, ControlConnection, make_query, rrset_of
+from helpers import TIMEOUT, Client, ControlConnection, dump_cache, dumped, make_query, rrset_of
 
 pytestmark = pytest.mark.mxcache_only
 
 AUTH_TTL = 3600  # zone default in scripts/testnet.sh
-
-
-def _dump(res, limit=1000) -> list:
-    answer = res.control_request({"cmd": "dump", "limit": limit})
-    assert "error" not in answer, answer
-    assert answer["truncated"] is False, "raise the limit: the dump was cut"
-    return answer["entries"]
-
-
-def _dumped(entries, name, rdtype=None) -> list:
-    """Entries for `name` (any letter case, with or without the final dot)."""
-    want = dns.name.from_text(name)
-    return [
-        e for e in entries if dns.name.from_text(e["name"]) == want and rdtype in (None, e["type"])
-    ]
 
 
 def _delta(before: dict, after: dict, key: str) -> int:
@@ -142,7 +126,7 @@ def test_flush_all_empties_cache(start_mxcached, testnet):
     assert res.control_request({"cmd": "flush"}) == {"ok": True, "removed": 3}
     s1 = res.stats()
     assert s1["cache.entries"] == 0 and s1["cache.bytes"] == 0
-    assert _dump(res) == []
+    assert dump_cache(res) == []
 
     r = client.query("yada123.com", "TXT")
     assert rrset_of(r, "yada123.com.", "TXT") is not None
@@ -158,14 +142,14 @@ def test_flush_name_removes_only_that_name(start_mxcached, testnet):
     client.query("yada123.com", "TXT", do=True)  # a second key: DO set
     client.query("yada123.com", "A")  # NODATA, cached as well
     client.query("mx1.yada123.com", "A")
-    assert len(_dumped(_dump(res), "yada123.com.")) == 3
+    assert len(dumped(dump_cache(res), "yada123.com.")) == 3
 
     # Any letter case, no final dot: the same name.
     answer = res.control_request({"cmd": "flush", "name": "YaDa123.COM"})
     assert answer == {"ok": True, "removed": 3}
-    entries = _dump(res)
-    assert _dumped(entries, "yada123.com.") == []
-    assert len(_dumped(entries, "mx1.yada123.com.", "A")) == 1, "a subdomain was flushed"
+    entries = dump_cache(res)
+    assert dumped(entries, "yada123.com.") == []
+    assert len(dumped(entries, "mx1.yada123.com.", "A")) == 1, "a subdomain was flushed"
 
 
 @pytest.mark.parametrize("rdtype", ["MX", 15])
@@ -178,9 +162,9 @@ def test_flush_name_and_type(start_mxcached, testnet, rdtype):
 
     answer = res.control_request({"cmd": "flush", "name": "yada123.com.", "type": rdtype})
     assert answer == {"ok": True, "removed": 2}
-    entries = _dump(res)
-    assert _dumped(entries, "yada123.com.", "MX") == []
-    assert len(_dumped(entries, "yada123.com.", "TXT")) == 1
+    entries = dump_cache(res)
+    assert dumped(entries, "yada123.com.", "MX") == []
+    assert len(dumped(entries, "yada123.com.", "TXT")) == 1
 
 
 def test_dump_lists_entry_with_aged_ttl(start_mxcached, testnet):
@@ -188,13 +172,13 @@ def test_dump_lists_entry_with_aged_ttl(start_mxcached, testnet):
     client = Client(res, testnet)
     client.query("yada123.com", "TXT")
     client.query("onlya.yada123.com", "AAAA")  # NODATA: cached too (RFC 2308)
-    entries = _dump(res)
+    entries = dump_cache(res)
     assert len(entries) == 2
-    (txt,) = _dumped(entries, "yada123.com.", "TXT")
+    (txt,) = dumped(entries, "yada123.com.", "TXT")
     assert 0 < txt["ttl"] <= AUTH_TTL
     assert txt["rcode"] == dns.rcode.NOERROR and txt["bytes"] > 0
     assert txt["do"] is False and txt["cd"] is False and txt["secure"] is False
-    (nodata,) = _dumped(entries, "onlya.yada123.com.", "AAAA")
+    (nodata,) = dumped(entries, "onlya.yada123.com.", "AAAA")
     assert 0 < nodata["ttl"] <= 300, "negative TTL above the SOA minimum"
     # Most recently used first; the limit cuts the list, not the total.
     limited = res.control_request({"cmd": "dump", "limit": 1})

@@ -14,7 +14,16 @@ import dns.query
 import dns.rcode
 import pytest
 
-from helpers import TIMEOUT, Client, make_query, peer_closed, rrset_of, tcp_frame, tcp_read_message
+from helpers import (
+    TIMEOUT,
+    Client,
+    make_query,
+    peer_closed,
+    rrset_of,
+    tcp_frame,
+    tcp_read_message,
+    wait_for_stats,
+)
 
 pytestmark = pytest.mark.mxcache_only
 
@@ -23,19 +32,6 @@ def _assert_answers(client, name="mx1.yada123.com.", rdtype="A"):
     r = client.query(name, rdtype)
     assert r.rcode() == dns.rcode.NOERROR
     assert rrset_of(r, name, rdtype) is not None, r
-
-
-def _wait_for_stats(res, done, timeout: float) -> dict:
-    """Poll stats until done(stats) holds; for waits on the clock itself
-    (TTL expiry, the daemon's periodic sweep). Bounded by `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        s = res.stats()
-        if done(s):
-            return s
-        if time.monotonic() > deadline:
-            pytest.fail(f"stats condition not met within {timeout}s: {s}")
-        time.sleep(0.05)
 
 
 # --------------------------------------------------------------- TCP
@@ -274,7 +270,7 @@ def test_expired_entry_swept(start_mxcached, testnet):
     assert rrset_of(r, "short.yada123.com.", "A").ttl <= 2
     s0 = res.stats()
     assert s0["cache.entries"] == 1 and s0["cache.expired"] == 0
-    s1 = _wait_for_stats(res, lambda s: s["cache.expired"] > 0, timeout=5.0)
+    s1 = wait_for_stats(res, lambda s: s["cache.expired"] > 0, timeout=5.0)
     assert time.monotonic() - stored >= 1.5, "expired before its TTL was up"
     assert s1["cache.expired"] == 1 and s1["cache.entries"] == 0
     assert res.control_request({"cmd": "dump"})["entries"] == []

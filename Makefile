@@ -1,8 +1,12 @@
 # mxcache — a caching recursive DNS resolver for mail servers.
 #
 #   make          build build/mxcached (and the tools)
-#   make test     unit tests (cmocka) + integration tests (pytest, NSD)
-#   make asan     the same tests against an ASan+UBSan build
+#   make test     everything CI runs: unit tests (cmocka), integration tests
+#                 (pytest, NSD), mxbench's tests, the same against an ASan+UBSan
+#                 build, the integration suite under valgrind, a fuzz smoke run
+#   make check    the quick part: unit, integration and mxbench tests
+#   make asan     unit + integration tests against an ASan+UBSan build
+#   make valgrind the integration suite with the daemon under valgrind
 #   make fuzz     libFuzzer harnesses (clang), FUZZ_SECONDS each; fuzz-smoke: 20 s;
 #                 fuzz-regress: replay the corpus and the regression inputs once
 #   make demo     an offline demonstration on a loopback DNS hierarchy
@@ -36,7 +40,8 @@ LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(DAEMON_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration bench-test asan demo run install clean format lint \
+.PHONY: all deps test check unit integration bench-test asan valgrind demo run install clean \
+	format lint \
 	fuzz fuzz-smoke fuzz-regress
 
 all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench
@@ -73,7 +78,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
 
-test: all unit integration bench-test
+test: check asan valgrind fuzz-smoke
+
+check: all unit integration bench-test
 
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -89,6 +96,15 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
 	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build-asan/mxcached $(PYTHON) -m pytest -q tests/integration
+
+# Definite leaks and memory errors fail the daemon's exit status, which the
+# suite checks at every teardown. Load tests measure wall-clock behaviour,
+# which valgrind's slowdown makes meaningless.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
+valgrind: all
+	MXCACHED_WRAPPER="$(VALGRIND)" MXTEST_READY_TIMEOUT=60 \
+		$(PYTHON) -m pytest -q -m "not load" tests/integration
 
 # libFuzzer harnesses (tests/fuzz/): clang, its own objects in build-fuzz/.
 FUZZ_CC      ?= clang

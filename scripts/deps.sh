@@ -8,8 +8,9 @@ PACKAGES=(
 	libunbound-dev libev-dev libjansson-dev libcmocka-dev
 	nsd ldnsutils unbound dns-root-data
 	python3 python3-pytest python3-dnspython
-	bind9-dnsutils knot-dnsutils
+	bind9-dnsutils knot-dnsutils iproute2 procps valgrind
 	clang libclang-rt-14-dev # make fuzz: libFuzzer and the sanitizer runtimes
+	dnsperf gnuplot-nox      # bench/compare.sh
 )
 
 missing=()
@@ -28,8 +29,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The unbound package starts a system resolver on port 53 of 127.0.0.1,
-# which the tests do not want; it is only here as a reference binary.
-if command -v systemctl >/dev/null && systemctl is-active --quiet unbound 2>/dev/null; then
-	$SUDO systemctl disable --now unbound >/dev/null 2>&1 || true
-fi
+# The nsd and unbound packages may start system servers on port 53; the
+# tests run their own, on addresses those would hold.
+for svc in nsd unbound; do
+	if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+		$SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	elif [[ -x /etc/init.d/$svc ]] && /etc/init.d/"$svc" status >/dev/null 2>&1; then
+		$SUDO /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
+	fi
+done

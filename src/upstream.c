@@ -19,6 +19,7 @@ struct upstream {
 	ev_io io;
 	size_t in_flight;
 	char *anchor;
+	struct upstream_req *priming; /* ours, not a caller's: cancelled at free */
 };
 
 struct upstream_req {
@@ -230,6 +231,8 @@ upstream_free(struct upstream *up)
 {
 	if (!up)
 		return;
+	if (up->priming)
+		upstream_cancel(up, up->priming);
 	ev_io_stop(up->loop, &up->io);
 	ub_ctx_delete(up->ctx);
 	free(up->anchor);
@@ -239,14 +242,16 @@ upstream_free(struct upstream *up)
 static void
 upstream_primed(void *arg, const struct upstream_result *res)
 {
-	(void)arg;
+	struct upstream *up = arg;
+
 	(void)res;
+	up->priming = NULL;
 }
 
 bool
 upstream_start(struct upstream *up, char *err, size_t errlen)
 {
-	if (!upstream_resolve(up, ".", 2 /* NS */, 1 /* IN */, upstream_primed, NULL)) {
+	if (!(up->priming = upstream_resolve(up, ".", 2 /* NS */, 1 /* IN */, upstream_primed, up))) {
 		snprintf(err, errlen, "libunbound: cannot start its resolver thread");
 		return false;
 	}

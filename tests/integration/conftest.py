@@ -60,6 +60,9 @@ def pytest_configure(config):
         "mxcache_only: needs mxcache itself (control socket, "
         "mxcache-specific behaviour); skipped under MXTEST_RESOLVER=unbound",
     )
+    config.addinivalue_line(
+        "markers", "load: floods and resource exhaustion, measured in wall-clock time; "
+        "skipped by `make valgrind`")
     if RESOLVER_KIND not in ("mxcache", "unbound"):
         raise pytest.UsageError(
             f"MXTEST_RESOLVER must be mxcache or unbound, not {RESOLVER_KIND!r}"

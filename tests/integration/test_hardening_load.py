@@ -34,7 +34,8 @@ from helpers import (
     wait_for_stats,
 )
 
-pytestmark = pytest.mark.mxcache_only
+# "load": timing under heavy traffic means little under valgrind (make valgrind skips it).
+pytestmark = [pytest.mark.mxcache_only, pytest.mark.load]
 
 UDP_FLOOD = Path(__file__).with_name("udp_flood.py")
 PROBE_NAME = "mx1.yada123.com."

@@ -78,7 +78,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
 
-test: check asan valgrind fuzz-smoke
+test: check asan fuzz-smoke valgrind
 
 check: all unit integration bench-test
 

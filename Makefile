@@ -44,7 +44,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 	format lint \
 	fuzz fuzz-smoke fuzz-regress
 
-all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench
+all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench $(BUILD)/delayproxy
 
 deps:
 	@scripts/deps.sh
@@ -58,6 +58,10 @@ $(BUILD)/mxcached: $(DAEMON_OBJ)
 
 $(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# delayproxy: latency in front of test authoritative servers (tests, bench).
+$(BUILD)/delayproxy: scripts/delayproxy.c
+	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # mxbench: the benchmark client; shares only wire with the daemon.
 BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/obj/bench/%.o,$(wildcard bench/*.c))

@@ -84,9 +84,8 @@ ARGS=(--domains "$DOMAINS" --delay "$DELAY" --concurrency "$CONCURRENCY"
 run_outside() {
     local netns=mxbench-$$ rc=0
     [[ $EUID -eq 0 ]] || die "needs root (network namespace, port 53)"
-    make -C "$ROOT" --no-print-directory -s "$BUILD/mxcached" "$BUILD/mxbench"
-    cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$BUILD/delayproxy" \
-        "$ROOT/scripts/delayproxy.c"
+    make -C "$ROOT" --no-print-directory -s "$BUILD/mxcached" "$BUILD/mxbench" \
+        "$BUILD/mxcache-ctl" "$BUILD/delayproxy"
     ip netns add "$netns"
     trap 'ip netns del "$netns"' EXIT
     trap 'exit 130' INT TERM

@@ -24,8 +24,9 @@ struct config {
 	char **allow;
 	size_t nallow;
 	char *control_path;
-	char *user;	  /* drop to this user after binding */
-	char *cache_file; /* cache saved here on shutdown, loaded on start */
+	bool control_default; /* control_path was not given: failing is not fatal */
+	char *user;	      /* drop to this user after binding */
+	char *cache_file;     /* cache saved here on shutdown, loaded on start */
 	size_t cache_size;
 	uint32_t stale_max_age; /* how long expired entries stay for serve-stale */
 	unsigned ratelimit;	/* UDP queries per second per client, 0: off */

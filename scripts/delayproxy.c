@@ -16,8 +16,8 @@
  * one. The TCP handshake itself is not delayed.
  *
  * IPv4 only. Prints "delayproxy ready" on stderr once listening; on
- * SIGTERM/SIGINT prints its counters and exits. Built by bench/compare.sh:
- *   cc -O2 -std=c11 -D_GNU_SOURCE -o build/delayproxy scripts/delayproxy.c
+ * SIGTERM/SIGINT prints its counters and exits. Built by `make` as
+ * build/delayproxy (bench/compare.sh, the chaser latency tests).
  */
 #include <arpa/inet.h>
 #include <errno.h>

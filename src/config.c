@@ -655,8 +655,11 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 	if (cfg->nlisten == 0 && (!set_listen(cfg, "127.0.0.1@53", err, errlen) ||
 				  !set_listen(cfg, "::1@53", err, errlen)))
 		return CONFIG_ERROR;
-	if (!cfg->control_path && !(cfg->control_path = strdup(CONFIG_DEFAULT_CONTROL)))
-		return CONFIG_ERROR;
+	if (!cfg->control_path) {
+		if (!(cfg->control_path = strdup(CONFIG_DEFAULT_CONTROL)))
+			return CONFIG_ERROR;
+		cfg->control_default = true;
+	}
 	if (cfg->query.min_ttl > cfg->query.max_ttl) {
 		snprintf(err, errlen, "--cache-min-ttl is above --cache-max-ttl");
 		return CONFIG_ERROR;

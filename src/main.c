@@ -251,8 +251,13 @@ mxcached_setup(struct mxcached *d)
 				   .up = d->up,
 				   .qe = d->qe,
 				   .started_us = clock_us()};
-	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &cctx, err, sizeof(err))))
-		log_fatal("%s", err);
+	/* Asked for by name, the socket must work; the default one is a
+	 * convenience (another daemon may hold it): warn and run without. */
+	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &cctx, err, sizeof(err)))) {
+		if (!d->cfg.control_default)
+			log_fatal("%s", err);
+		log_warn("%s; running without a control socket (see -s)", err);
+	}
 	mxcached_listen(d);
 
 	ev_timer_init(&d->sweep, mxcached_sweep, MAIN_SWEEP_SECONDS, MAIN_SWEEP_SECONDS);
@@ -277,8 +282,14 @@ mxcached_start(struct mxcached *d)
 	if (!upstream_start(d->up, err, sizeof(err)))
 		log_fatal("%s", err);
 	if (d->cfg.user) {
-		const char *own[] = {d->cfg.control_path, control_made_dir(d->ctl)};
-		if (!proc_drop_privileges(d->cfg.user, own, own[1] ? 2 : 1, err, sizeof(err)))
+		const char *own[2];
+		size_t n = 0;
+		if (d->ctl) {
+			own[n++] = d->cfg.control_path;
+			if (control_made_dir(d->ctl))
+				own[n++] = control_made_dir(d->ctl);
+		}
+		if (!proc_drop_privileges(d->cfg.user, own, n, err, sizeof(err)))
 			log_fatal("%s", err);
 		log_info("running as %s", d->cfg.user);
 	}

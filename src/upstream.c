@@ -251,7 +251,8 @@ upstream_primed(void *arg, const struct upstream_result *res)
 bool
 upstream_start(struct upstream *up, char *err, size_t errlen)
 {
-	if (!(up->priming = upstream_resolve(up, ".", 2 /* NS */, 1 /* IN */, upstream_primed, up))) {
+	if (!(up->priming =
+		  upstream_resolve(up, ".", 2 /* NS */, 1 /* IN */, upstream_primed, up))) {
 		snprintf(err, errlen, "libunbound: cannot start its resolver thread");
 		return false;
 	}

@@ -59,6 +59,8 @@ stats_hist_quantile(const struct stats_hist *h, double q)
 }
 
 static void stats_set(json_t *obj, const char *key, uint64_t v);
+static void stats_set_code(json_t *obj, const char *family, const char *name, const char *unnamed,
+			   unsigned code, uint64_t v);
 static void stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix);
 static json_t *stats_hist_buckets(const struct stats_hist *h);
 
@@ -69,6 +71,20 @@ static void
 stats_set(json_t *obj, const char *key, uint64_t v)
 {
 	json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+/* "queries.by_type.MX", or "queries.by_type.TYPE99" for a code without a name. */
+static void
+stats_set_code(json_t *obj, const char *family, const char *name, const char *unnamed,
+	       unsigned code, uint64_t v)
+{
+	char key[64];
+
+	if (name)
+		snprintf(key, sizeof(key), "%s.%s", family, name);
+	else
+		snprintf(key, sizeof(key), "%s.%s%u", family, unnamed, code);
+	stats_set(obj, key, v);
 }
 
 static void
@@ -118,8 +134,6 @@ stats_hist_buckets(const struct stats_hist *h)
 void
 stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 {
-	char key[64];
-
 	stats_set(obj, "queries.total", st->queries_total);
 	stats_set(obj, "queries.udp", st->queries_udp);
 	stats_set(obj, "queries.tcp", st->queries_tcp);
@@ -127,31 +141,19 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "queries.refused", st->refused);
 	stats_set(obj, "queries.ratelimited", st->ratelimited);
 	for (size_t i = 0; i < sizeof(stats_fixed_types) / sizeof(stats_fixed_types[0]); i++) {
-		snprintf(key, sizeof(key), "queries.by_type.%s",
-			 wire_type_name(stats_fixed_types[i]));
-		stats_set(obj, key, st->by_type[stats_fixed_types[i]]);
+		uint16_t t = stats_fixed_types[i];
+		stats_set_code(obj, "queries.by_type", wire_type_name(t), "TYPE", t,
+			       st->by_type[t]);
 	}
-	for (unsigned t = 0; t < 256; t++) {
-		if (!st->by_type[t])
-			continue;
-		const char *name = wire_type_name((uint16_t)t);
-		if (name)
-			snprintf(key, sizeof(key), "queries.by_type.%s", name);
-		else
-			snprintf(key, sizeof(key), "queries.by_type.TYPE%u", t);
-		stats_set(obj, key, st->by_type[t]);
-	}
+	for (unsigned t = 0; t < 256; t++)
+		if (st->by_type[t])
+			stats_set_code(obj, "queries.by_type", wire_type_name((uint16_t)t), "TYPE",
+				       t, st->by_type[t]);
 	stats_set(obj, "queries.by_type.other", st->type_other);
-	for (unsigned r = 0; r < STATS_RCODES; r++) {
-		const char *name = wire_rcode_name(r);
-		if (!name && !st->by_rcode[r])
-			continue;
-		if (name)
-			snprintf(key, sizeof(key), "queries.by_rcode.%s", name);
-		else
-			snprintf(key, sizeof(key), "queries.by_rcode.RCODE%u", r);
-		stats_set(obj, key, st->by_rcode[r]);
-	}
+	for (unsigned r = 0; r < STATS_RCODES; r++)
+		if (wire_rcode_name(r) || st->by_rcode[r])
+			stats_set_code(obj, "queries.by_rcode", wire_rcode_name(r), "RCODE", r,
+				       st->by_rcode[r]);
 	stats_set(obj, "upstream.queries", st->upstream_queries);
 	stats_set(obj, "upstream.failures", st->upstream_failures);
 	stats_set(obj, "upstream.timeouts", st->upstream_timeouts);

@@ -61,8 +61,8 @@ def pytest_configure(config):
         "mxcache-specific behaviour); skipped under MXTEST_RESOLVER=unbound",
     )
     config.addinivalue_line(
-        "markers", "load: floods and resource exhaustion, measured in wall-clock time; "
-        "skipped by `make valgrind`")
+        "markers", "load: measured in wall-clock time (floods, resource exhaustion, "
+        "latency); skipped by `make valgrind`")
     if RESOLVER_KIND not in ("mxcache", "unbound"):
         raise pytest.UsageError(
             f"MXTEST_RESOLVER must be mxcache or unbound, not {RESOLVER_KIND!r}"

@@ -157,6 +157,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/mxcached $(DESTDIR)$(PREFIX)/sbin/mxcached
 	install -m 0755 $(BUILD)/mxcache-ctl $(DESTDIR)$(PREFIX)/bin/mxcache-ctl
+	install -d $(DESTDIR)$(PREFIX)/share/mxcache $(DESTDIR)$(PREFIX)/share/doc/mxcache
+	install -m 0644 scripts/mxcached.service scripts/mxcached.conf $(DESTDIR)$(PREFIX)/share/mxcache/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/mxcache/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -97,9 +97,9 @@ bench-test: $(BUILD)/mxbench
 	$(PYTHON) -m pytest -q tests/bench
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
-	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build-asan/mxcached $(PYTHON) -m pytest -q tests/integration
+	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build/asan/mxcached $(PYTHON) -m pytest -q tests/integration
 
 # Definite leaks and memory errors fail the daemon's exit status, which the
 # suite checks at every teardown. Load tests measure wall-clock behaviour,
@@ -110,9 +110,9 @@ valgrind: all
 	MXCACHED_WRAPPER="$(VALGRIND)" MXTEST_READY_TIMEOUT=60 \
 		$(PYTHON) -m pytest -q -m "not load" tests/integration
 
-# libFuzzer harnesses (tests/fuzz/): clang, its own objects in build-fuzz/.
+# libFuzzer harnesses (tests/fuzz/): clang, its own objects in build/fuzz/.
 FUZZ_CC      ?= clang
-FUZZ_BUILD   := build-fuzz
+FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES   := query response control
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -162,7 +162,7 @@ install: all
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/mxcache/
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build
 
 format:
 	clang-format -i src/*.c include/*.h bench/*.c bench/*.h scripts/*.c tests/unit/*.c

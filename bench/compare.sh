@@ -2,7 +2,7 @@
 # compare.sh — mxcached against Debian's unbound, same workloads, one run.
 #
 #   bench/compare.sh [--domains N] [--delay MIN-MAX] [--concurrency N]
-#                    [--qps-seconds S] [--keep]
+#                    [--qps-seconds S] [--mxcached-flag FLAG]... [--keep]
 #
 # Starts the project's authoritative hierarchy (scripts/testnet.sh, NSD) with
 # N generated mail domains, puts a delaying proxy (scripts/delayproxy.c) in
@@ -38,6 +38,7 @@ QPS_OUTSTANDING=100
 PAUSE_MS=200
 SEED=1
 KEEP=0
+MXC_FLAGS=() # extra flags for every mxcached started, e.g. an --unbound-option
 
 NSD_PORT=5300 # NSD moves here; the proxies take port 53
 MXC_PORT=5301
@@ -60,7 +61,7 @@ die() {
 }
 
 usage() {
-    sed -n '3,5p' "$0" | sed 's/^# *//' >&2
+    sed -n '4,5p' "$0" | sed 's/^# *//' >&2
     exit 2
 }
 
@@ -70,12 +71,14 @@ while (($# > 0)); do
     --delay) DELAY=${2:?}; shift 2 ;;
     --concurrency) CONCURRENCY=${2:?}; shift 2 ;;
     --qps-seconds) QPS_SECONDS=${2:?}; shift 2 ;;
+    --mxcached-flag) MXC_FLAGS+=("${2:?}"); shift 2 ;;
     --keep) KEEP=1; shift ;;
     *) usage ;;
     esac
 done
 ARGS=(--domains "$DOMAINS" --delay "$DELAY" --concurrency "$CONCURRENCY"
     --qps-seconds "$QPS_SECONDS")
+for flag in "${MXC_FLAGS[@]}"; do ARGS+=(--mxcached-flag "$flag"); done
 ((KEEP)) && ARGS+=(--keep)
 
 # ---------------------------------------------------------------- outside
@@ -158,7 +161,7 @@ start_mxcached() {
     [[ -z ${PIDS[$name]:-} ]] || stop_process "$name"
     start "$name" "$WORK/$name.log" 'mxcached ready' \
         "${PIN_SERVER[@]}" "$BUILD/mxcached" -f -l "127.0.0.1@$MXC_PORT" --root-hints "$ROOT_HINTS" \
-        --trust-anchor "$TRUST_ANCHOR" -s "$WORK/ctl.sock" "$@"
+        --trust-anchor "$TRUST_ANCHOR" -s "$WORK/ctl.sock" "${MXC_FLAGS[@]}" "$@"
 }
 
 start_unbound() {

@@ -16,17 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "wire.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What a walk found. */
 struct walk {
@@ -55,20 +46,6 @@ dup_exact(const uint8_t *p, size_t n)
 	if (n)
 		memcpy(d, p, n);
 	return d;
-}
-
-static void
-check_name(const uint8_t *name, size_t len)
-{
-	size_t i = 0;
-
-	CHECK(len >= 1 && len <= WIRE_MAX_NAME);
-	while (name[i] != 0) {
-		CHECK(name[i] <= WIRE_MAX_LABEL);
-		i += (size_t)name[i] + 1;
-		CHECK(i < len);
-	}
-	CHECK(i + 1 == len);
 }
 
 static bool

@@ -24,7 +24,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= -O2 -g
 # Project flags live apart from CFLAGS, so `make CFLAGS=...` keeps them.
 MXFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -MMD -MP
-PKGS     := libunbound jansson
+PKGS     := libunbound jansson libpsl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian's libev exports libevent-compatible symbols (event_set, ...) that

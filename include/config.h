@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "budget.h"
 #include "chaser.h"
 #include "listen_tcp.h"
 #include "query.h"
@@ -34,6 +35,7 @@ struct config {
 	struct query_options query;
 	struct listen_tcp_options tcp;
 	struct chaser_options chaser;
+	struct budget_options budget;
 	int chase_tlsa; /* -1: auto, on when validating */
 	bool foreground;
 	int verbose;

@@ -16,6 +16,7 @@
 
 struct ev_loop;
 struct ratelimit;
+struct budget;
 struct cache;
 struct upstream;
 struct acl;
@@ -50,6 +51,7 @@ enum query_prefetch_result {
 	QUERY_PREFETCH_CACHED,	/* fresh in the cache already */
 	QUERY_PREFETCH_RUNNING, /* a lookup for it is in flight */
 	QUERY_PREFETCH_FULL,	/* too many background lookups at once */
+	QUERY_PREFETCH_ZONE,	/* the question's zone used its background budget */
 };
 
 struct cache_key;
@@ -75,6 +77,7 @@ struct query_options {
 	size_t max_inflight;	   /* distinct upstream lookups at once */
 	size_t max_waiters;	   /* clients sharing one lookup */
 	size_t max_background;	   /* chaser and refresh lookups at once */
+	unsigned jostle_ms;	   /* with the table full, older lookups give way */
 	bool refresh;		   /* refresh MX and prefetched entries near expiry */
 	bool serve_stale;	   /* answer from expired entries when upstream fails */
 	uint32_t stale_ttl;	   /* TTL of such answers (RFC 8767: 30 s) */
@@ -102,6 +105,8 @@ void query_set_acl(struct query_engine *qe, const struct acl *acl);
 void query_set_options(struct query_engine *qe, const struct query_options *opts);
 /* UDP queries over the limit are dropped (NULL: no limit). */
 void query_set_ratelimit(struct query_engine *qe, struct ratelimit *rl);
+/* Lookups are charged to their zone's budget (NULL: no per-zone limits). */
+void query_set_budget(struct query_engine *qe, struct budget *budget);
 
 void query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks);
 

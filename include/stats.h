@@ -42,7 +42,9 @@ struct stats {
 	uint64_t upstream_timeouts;
 	uint64_t upstream_bogus;
 	uint64_t inflight_joined; /* questions that shared a lookup already running */
-	uint64_t inflight_overflow;
+	uint64_t inflight_overflow;    /* refused: the in-flight table is full */
+	uint64_t inflight_zone_capped; /* refused: the zone holds its share of it */
+	uint64_t inflight_jostled;     /* old lookups that gave way to new ones */
 	uint64_t tcp_accepted;
 	uint64_t tcp_rejected;
 	uint64_t tcp_timeouts;
@@ -58,6 +60,9 @@ struct stats {
 	uint64_t mx_skipped_cached;
 	uint64_t mx_skipped_running;
 	uint64_t mx_capped;		    /* exchangers or lookups left out by the caps */
+	uint64_t mx_over_limit;		    /* exchangers beyond --mx-chase-max */
+	uint64_t mx_background_full;	    /* lookups left out: background work full */
+	uint64_t mx_zone_budget;	    /* lookups left out: the zone's budget */
 	uint64_t mx_additional;		    /* address records put in MX replies */
 	uint64_t prefetch_hits;		    /* client queries answered from a prefetched entry */
 	struct stats_hist latency;	    /* every answered query, microseconds */

@@ -60,6 +60,7 @@ enum wire_type {
 	WIRE_T_SRV = 33,
 	WIRE_T_OPT = 41,
 	WIRE_T_DS = 43,
+	WIRE_T_DNAME = 39,
 	WIRE_T_RRSIG = 46,
 	WIRE_T_NSEC = 47,
 	WIRE_T_DNSKEY = 48,
@@ -171,6 +172,9 @@ void wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t ela
 
 /* Sets every TTL (not OPT's) to ttl, as a stale answer has (RFC 8767). */
 bool wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl);
+/* Puts every TTL (not OPT's) into [lo, hi], as the cache's TTL clamps
+ * demand of what clients see. */
+bool wire_clamp_ttls(uint8_t *pkt, size_t len, uint32_t lo, uint32_t hi);
 
 /* Smallest TTL in the answer and authority sections; false if none. */
 bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential pkg-config
-	libunbound-dev libev-dev libjansson-dev libcmocka-dev
+	libunbound-dev libev-dev libjansson-dev libcmocka-dev libpsl-dev publicsuffix
 	nsd ldnsutils unbound dns-root-data
 	python3 python3-pytest python3-dnspython
 	bind9-dnsutils knot-dnsutils iproute2 procps valgrind

@@ -73,6 +73,11 @@ chaser_fetch(struct chaser *ch, const uint8_t *name, size_t len, uint16_t qtype,
 		break;
 	case QUERY_PREFETCH_FULL:
 		ch->stats->mx_capped++;
+		ch->stats->mx_background_full++;
+		break;
+	case QUERY_PREFETCH_ZONE:
+		ch->stats->mx_capped++;
+		ch->stats->mx_zone_budget++;
 		break;
 	}
 }
@@ -104,7 +109,7 @@ chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, siz
 	uint8_t owner[WIRE_MAX_NAME];
 	size_t olen, total, n;
 
-	if (!ch->opts.enabled || key->qtype != WIRE_T_MX || key->qclass != WIRE_CLASS_IN ||
+	if (!ch->opts.enabled || ch->opts.max_exchangers == 0 || key->qtype != WIRE_T_MX || key->qclass != WIRE_CLASS_IN ||
 	    WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR ||
 	    !(olen = wire_answer_owner(wire, len, owner)))
 		return;
@@ -124,6 +129,7 @@ chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, siz
 	}
 	n = total < ch->opts.max_exchangers ? total : ch->opts.max_exchangers;
 	ch->stats->mx_capped += total - n;
+	ch->stats->mx_over_limit += total - n;
 	for (size_t i = 0; i < n; i++)
 		if (mx[i].name_len > 1)
 			chaser_exchanger(ch, &mx[i], key->flags, secure);

@@ -33,6 +33,10 @@ static bool set_max_ttl(struct config *cfg, const char *arg, char *err, size_t e
 static bool set_max_neg_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_timeout(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_zone_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_jostle(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_chase_zone_max(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_chase_zone_rate(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -75,12 +79,20 @@ static const struct config_opt config_opts[] = {
     {"cache-max-negative-ttl", 0, "SECONDS", set_max_neg_ttl,
      "cache NXDOMAIN/NODATA at most this long (3600)"},
     {"query-timeout", 0, "MS", set_timeout, "answer SERVFAIL after this long (5000)"},
-    {"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (10000)"},
+    {"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (2000)"},
+    {"zone-max-inflight", 0, "N", set_zone_max_inflight,
+     "client lookups in flight per zone (0: an eighth of --max-inflight)"},
+    {"jostle-timeout", 0, "MS", set_jostle,
+     "with the table full, lookups older than this give way (200)"},
     {"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
     {"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
     {"mx-chase", 0, "yes|no", set_mx_chase,
      "fetch the exchangers' A/AAAA as soon as an MX answer arrives (yes)"},
     {"mx-chase-max", 0, "N", set_mx_chase_max, "exchangers chased per MX answer (10)"},
+    {"chase-zone-max", 0, "N", set_chase_zone_max,
+     "background lookups in flight per zone (64)"},
+    {"chase-zone-rate", 0, "N", set_chase_zone_rate,
+     "background lookups started per second per zone (100)"},
     {"mx-additional", 0, "yes|no", set_mx_additional,
      "cached exchanger addresses in MX replies (yes)"},
     {"chase-tlsa", 0, "yes|no|auto", set_chase_tlsa,
@@ -313,6 +325,50 @@ set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen)
 }
 
 static bool
+set_zone_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("zone-max-inflight", arg, 1000000, &v, err, errlen))
+		return false;
+	cfg->budget.zone_inflight = v;
+	return true;
+}
+
+static bool
+set_jostle(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("jostle-timeout", arg, 600000, &v, err, errlen))
+		return false;
+	cfg->query.jostle_ms = (unsigned)v;
+	return true;
+}
+
+static bool
+set_chase_zone_max(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("chase-zone-max", arg, 100000, &v, err, errlen))
+		return false;
+	cfg->budget.zone_background = v;
+	return true;
+}
+
+static bool
+set_chase_zone_rate(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("chase-zone-rate", arg, 1000000, &v, err, errlen))
+		return false;
+	cfg->budget.zone_bg_per_sec = (unsigned)v;
+	return true;
+}
+
+static bool
 set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen)
 {
 	unsigned long v;
@@ -375,6 +431,7 @@ set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen)
 
 	if (strcmp(arg, "auto") == 0) {
 		cfg->chase_tlsa = -1;
+	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
 		return true;
 	}
 	if (!config_yes_no("chase-tlsa", arg, &on, err, errlen))
@@ -551,9 +608,10 @@ config_defaults(struct config *cfg)
 					    .max_ttl = 86400,
 					    .max_negative_ttl = 3600,
 					    .timeout_ms = 5000,
-					    .max_inflight = 10000,
+					    .max_inflight = 2000,
 					    .max_waiters = 256,
 					    .max_background = 1000,
+					    .jostle_ms = 200,
 					    .refresh = true,
 					    .serve_stale = false,
 					    .stale_ttl = 30};
@@ -561,6 +619,7 @@ config_defaults(struct config *cfg)
 	cfg->chaser = (struct chaser_options){
 	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
 	cfg->chase_tlsa = -1;
+	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
 	cfg->tcp =
 	    (struct listen_tcp_options){.max_conns = 512, .idle_ms = 10000, .max_pending = 64};
 }
@@ -660,6 +719,9 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 			return CONFIG_ERROR;
 		cfg->control_default = true;
 	}
+	if (cfg->budget.zone_inflight == 0)
+		cfg->budget.zone_inflight =
+		    cfg->query.max_inflight >= 8 ? cfg->query.max_inflight / 8 : 1;
 	if (cfg->query.min_ttl > cfg->query.max_ttl) {
 		snprintf(err, errlen, "--cache-min-ttl is above --cache-max-ttl");
 		return CONFIG_ERROR;

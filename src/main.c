@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "budget.h"
 #include "cache.h"
 #include "chaser.h"
 #include "clock.h"
@@ -46,6 +47,7 @@ struct mxcached {
 	struct stats stats;
 	struct acl *acl;
 	struct ratelimit *rl;
+	struct budget *budget;
 	struct cache *cache;
 	struct upstream *up;
 	struct query_engine *qe;
@@ -154,6 +156,7 @@ mxcached_apply(struct mxcached *d, const struct config *cfg)
 		ratelimit_set_qps(d->rl, cfg->ratelimit);
 	}
 	query_set_ratelimit(d->qe, cfg->ratelimit ? d->rl : NULL);
+	budget_set_options(d->budget, &cfg->budget);
 }
 
 static void
@@ -234,6 +237,12 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("%s", err);
 	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, d->up, d->acl, &d->stats)))
 		log_fatal("out of memory");
+	/* Every lookup in flight pins at most one zone; a second's worth of
+	 * background starts may pin more. */
+	if (!(d->budget = budget_new(&d->cfg.budget, d->cfg.query.max_inflight +
+							 d->cfg.query.max_background + 4096)))
+		log_fatal("out of memory");
+	query_set_budget(d->qe, d->budget);
 	mxcached_apply(d, &d->cfg);
 	mxcached_load_cache(d);
 	if (d->cfg.chase_tlsa < 0)
@@ -332,6 +341,7 @@ mxcached_teardown(struct mxcached *d)
 	mxcached_save_cache(d);
 	cache_free(d->cache);
 	ratelimit_free(d->rl);
+	budget_free(d->budget);
 	acl_free(d->acl);
 	ev_loop_destroy(d->loop);
 	config_free(&d->cfg);

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "acl.h"
+#include "budget.h"
 #include "cache.h"
 #include "clock.h"
 #include "ratelimit.h"
@@ -44,6 +45,9 @@ struct query_inflight {
 	size_t nwaiters;
 	struct upstream_req *req;
 	enum query_origin origin;
+	uint64_t zone; /* what budget charged this lookup to */
+	/* Every lookup in flight, oldest first: who gives way when full. */
+	struct query_inflight *older, *newer;
 	ev_timer deadline;
 };
 
@@ -54,12 +58,14 @@ struct query_engine {
 	struct upstream *up;
 	const struct acl *acl;
 	struct ratelimit *rl;
+	struct budget *budget;
 	struct stats *stats;
 	uint8_t seed[16];
 	struct query_hooks hooks;
 	size_t ninflight;
 	size_t nbackground;
 	size_t nwaiting;
+	struct query_inflight *oldest, *newest;
 	struct query_inflight *buckets[QUERY_BUCKETS];
 	uint8_t scratch[WIRE_MAX_MSG];
 	uint8_t out[WIRE_MAX_MSG + WIRE_OPT_LEN];
@@ -84,13 +90,17 @@ static void query_join(struct query_engine *qe, struct query_client *c, const st
 		       const struct cache_key *key, uint64_t start_us);
 static struct query_inflight *query_start(struct query_engine *qe, const struct cache_key *key,
 					  const uint8_t *kbytes, size_t klen, uint64_t hash,
-					  enum query_origin origin);
+					  enum query_origin origin, enum budget_verdict *why);
+static bool query_jostle(struct query_engine *qe, uint64_t now_us);
+static void query_refuse_start(struct query_engine *qe, enum budget_verdict why);
 static void query_unlink(struct query_engine *qe, struct query_inflight *f);
 static void query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure);
 static void query_upstream_done(void *arg, const struct upstream_result *res);
 static size_t query_prepare(struct query_engine *qe, struct query_inflight *f,
 			    const struct upstream_result *res);
-static uint32_t query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len);
+static bool query_negative(const uint8_t *wire, size_t len, uint16_t qtype);
+static uint32_t query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len,
+			  bool negative);
 static void query_deadline(struct ev_loop *loop, ev_timer *w, int revents);
 static void query_arm(struct query_inflight *f, uint64_t now_ms);
 
@@ -165,6 +175,12 @@ void
 query_set_ratelimit(struct query_engine *qe, struct ratelimit *rl)
 {
 	qe->rl = rl;
+}
+
+void
+query_set_budget(struct query_engine *qe, struct budget *budget)
+{
+	qe->budget = budget;
 }
 
 static void
@@ -258,6 +274,11 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 	if (!c->internal)
 		stats_count_query(qe->stats, q.qtype, c->tcp);
 	if (!acl_allows(qe->acl, peer)) {
+		/* A stranger's malformed packet gets nothing: no reflection. */
+		if (v != WIRE_OK) {
+			qe->stats->dropped++;
+			return;
+		}
 		qe->stats->refused++;
 		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
 		return;
@@ -298,6 +319,13 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 		query_maybe_refresh(qe, &key, a, now);
 		return;
 	}
+	/* RD=0 asks for what we hold, not for recursion (RFC 1034 §4.3.1):
+	 * answered from the cache only, REFUSED otherwise, as Unbound does. */
+	if (!(q.flags & WIRE_RD) && !c->internal) {
+		qe->stats->refused++;
+		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
+		return;
+	}
 	query_join(qe, c, &q, &key, start_us);
 }
 
@@ -320,11 +348,18 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	}
 	if (f) {
 		qe->stats->inflight_joined++;
-	} else if (qe->ninflight >= qe->opts.max_inflight ||
-		   !(f = query_start(qe, key, kbytes, klen, hash, QUERY_CLIENT))) {
-		qe->stats->inflight_overflow++;
-		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
-		return;
+	} else {
+		enum budget_verdict why = BUDGET_OK;
+		if (qe->ninflight >= qe->opts.max_inflight && !query_jostle(qe, start_us)) {
+			qe->stats->inflight_overflow++;
+			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
+			return;
+		}
+		if (!(f = query_start(qe, key, kbytes, klen, hash, QUERY_CLIENT, &why))) {
+			query_refuse_start(qe, why);
+			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
+			return;
+		}
 	}
 	if (!(w = malloc(sizeof(*w))) || !(w->client = c->ops->hold(c))) {
 		free(w);
@@ -370,11 +405,41 @@ query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_
 		return QUERY_PREFETCH_CACHED;
 	if (query_find(qe, key, kbytes, &klen, &hash))
 		return QUERY_PREFETCH_RUNNING;
-	if (qe->nbackground >= qe->opts.max_background || qe->ninflight >= qe->opts.max_inflight ||
-	    !(f = query_start(qe, key, kbytes, klen, hash, origin)))
+	if (qe->nbackground >= qe->opts.max_background || qe->ninflight >= qe->opts.max_inflight)
 		return QUERY_PREFETCH_FULL;
+	enum budget_verdict why = BUDGET_OK;
+	if (!(f = query_start(qe, key, kbytes, klen, hash, origin, &why)))
+		return why == BUDGET_ZONE_FULL || why == BUDGET_ZONE_RATE ? QUERY_PREFETCH_ZONE
+									  : QUERY_PREFETCH_FULL;
 	query_arm(f, query_now_ms());
 	return QUERY_PREFETCH_STARTED;
+}
+
+/* Unbound's jostle: with the table full, the oldest lookup, once it has
+ * run for jostle_ms, gives way to a new one rather than the newest being
+ * refused; a flood of slow names cannot hold the table. Its waiters get
+ * what a deadline would give them. */
+static bool
+query_jostle(struct query_engine *qe, uint64_t now_us)
+{
+	struct query_inflight *f = qe->oldest;
+
+	if (!f || now_us - f->started_us < (uint64_t)qe->opts.jostle_ms * 1000u)
+		return false;
+	qe->stats->inflight_jostled++;
+	upstream_cancel(qe->up, f->req);
+	f->req = NULL;
+	query_finish(f, NULL, 0, false);
+	return true;
+}
+
+static void
+query_refuse_start(struct query_engine *qe, enum budget_verdict why)
+{
+	if (why == BUDGET_ZONE_FULL)
+		qe->stats->inflight_zone_capped++;
+	else
+		qe->stats->inflight_overflow++;
 }
 
 /* A hit in the last tenth of the TTL of an entry worth keeping warm asks
@@ -396,13 +461,21 @@ query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
 
 static struct query_inflight *
 query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t *kbytes,
-	    size_t klen, uint64_t hash, enum query_origin origin)
+	    size_t klen, uint64_t hash, enum query_origin origin, enum budget_verdict *why)
 {
-	struct query_inflight *f = calloc(1, sizeof(*f));
+	struct query_inflight *f;
 	char text[WIRE_NAME_TEXT_MAX];
+	uint64_t now_us = clock_us(), zone = 0;
+	bool background = origin != QUERY_CLIENT;
 
-	if (!f)
-		return NULL;
+	if (qe->budget) {
+		zone = budget_zone(qe->budget, key->name, key->name_len);
+		if ((*why = budget_acquire(qe->budget, zone, background, now_us / 1000u)) !=
+		    BUDGET_OK)
+			return NULL;
+	}
+	if (!(f = calloc(1, sizeof(*f))))
+		goto fail;
 	memcpy(f->name, key->name, key->name_len);
 	wire_name_lower(f->name, key->name_len);
 	f->key = *key;
@@ -413,22 +486,29 @@ query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t 
 	f->qe = qe;
 	f->tail = &f->waiters;
 	f->origin = origin;
-	f->started_us = clock_us();
+	f->zone = zone;
+	f->started_us = now_us;
 	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
 	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass, query_upstream_done,
-					f))) {
-		free(f);
-		return NULL;
-	}
+					f)))
+		goto fail;
 	qe->stats->upstream_queries++;
 	ev_init(&f->deadline, query_deadline);
 	f->deadline.data = f;
 	f->hnext = qe->buckets[hash % QUERY_BUCKETS];
 	qe->buckets[hash % QUERY_BUCKETS] = f;
+	f->older = qe->newest;
+	*(qe->newest ? &qe->newest->newer : &qe->oldest) = f;
+	qe->newest = f;
 	qe->ninflight++;
-	if (origin != QUERY_CLIENT)
+	if (background)
 		qe->nbackground++;
 	return f;
+fail:
+	free(f);
+	if (qe->budget)
+		budget_release(qe->budget, zone, background, now_us / 1000u);
+	return NULL;
 }
 
 static void
@@ -439,9 +519,13 @@ query_unlink(struct query_engine *qe, struct query_inflight *f)
 	while (*pp != f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
+	*(f->older ? &f->older->newer : &qe->oldest) = f->newer;
+	*(f->newer ? &f->newer->older : &qe->newest) = f->older;
 	qe->ninflight--;
 	if (f->origin != QUERY_CLIENT)
 		qe->nbackground--;
+	if (qe->budget)
+		budget_release(qe->budget, f->zone, f->origin != QUERY_CLIENT, query_now_ms());
 }
 
 /* Answers every waiter (SERVFAIL when wire is NULL) and frees the lookup. */
@@ -541,7 +625,14 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	wire_put16(p + 2, (uint16_t)(wire_get16(p + 2) & ~WIRE_AD));
 	if (WIRE_RCODE(wire_get16(p + 2)) == WIRE_SERVFAIL)
 		return len; /* passed on, never cached */
-	uint32_t ttl = query_ttl(qe, p, len);
+	bool negative = query_negative(p, len, f->key.qtype);
+	uint32_t ttl = query_ttl(qe, p, len, negative);
+	/* What clients see follows the clamps too (as Unbound's cache-min-ttl):
+	 * an entry kept 600 s must not show TTL 0 for most of its life. */
+	if (negative)
+		wire_clamp_ttls(p, len, 0, qe->opts.max_negative_ttl);
+	else
+		wire_clamp_ttls(p, len, qe->opts.min_ttl, qe->opts.max_ttl);
 	unsigned aflags = (res->secure && !res->bogus) ? CACHE_ANSWER_SECURE : 0;
 	if (f->origin != QUERY_CLIENT && f->key.qtype != WIRE_T_MX)
 		aflags |= CACHE_ANSWER_PREFETCHED;
@@ -550,20 +641,42 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	return len;
 }
 
-/* How long an answer may be cached: RFC 2308 for negative answers, the
- * smallest record TTL otherwise, within the operator's clamps. */
-static uint32_t
-query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len)
+/* NXDOMAIN, or NOERROR without a record of the type asked for at the end
+ * of a CNAME chain (NODATA, possibly after CNAMEs): RFC 2308 rules. */
+static bool
+query_negative(const uint8_t *wire, size_t len, uint16_t qtype)
 {
 	unsigned rcode = WIRE_RCODE(wire_get16(wire + 2));
-	uint32_t ttl = 0;
+	struct wire_iter it;
+	struct wire_rr rr;
 
-	if (rcode == WIRE_NXDOMAIN || (rcode == WIRE_NOERROR && wire_get16(wire + 6) == 0)) {
+	if (rcode == WIRE_NXDOMAIN)
+		return true;
+	if (rcode != WIRE_NOERROR || !wire_iter_init(&it, wire, len))
+		return false;
+	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER)
+		if (rr.type == qtype || qtype == WIRE_T_ANY ||
+		    (rr.type != WIRE_T_CNAME && rr.type != WIRE_T_DNAME && rr.type != WIRE_T_RRSIG))
+			return false;
+	return true;
+}
+
+/* How long an answer may be cached: RFC 2308 for negative answers (the
+ * SOA's TTL and MINIMUM, and no longer than any CNAME that led there),
+ * the smallest record TTL otherwise, within the operator's clamps. */
+static uint32_t
+query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len, bool negative)
+{
+	uint32_t ttl = 0, min = 0;
+
+	if (negative) {
 		if (!wire_negative_ttl(wire, len, &ttl))
 			return 0; /* no SOA: RFC 2308 §5 says do not cache */
+		if (wire_min_ttl(wire, len, &min) && min < ttl)
+			ttl = min;
 		return ttl < qe->opts.max_negative_ttl ? ttl : qe->opts.max_negative_ttl;
 	}
-	if (rcode != WIRE_NOERROR || !wire_min_ttl(wire, len, &ttl))
+	if (WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR || !wire_min_ttl(wire, len, &ttl))
 		return 0;
 	if (ttl < qe->opts.min_ttl)
 		ttl = qe->opts.min_ttl;

@@ -160,6 +160,8 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "upstream.bogus", st->upstream_bogus);
 	stats_set(obj, "upstream.coalesced", st->inflight_joined);
 	stats_set(obj, "upstream.overflow", st->inflight_overflow);
+	stats_set(obj, "upstream.zone_capped", st->inflight_zone_capped);
+	stats_set(obj, "upstream.jostled", st->inflight_jostled);
 	stats_set(obj, "tcp.accepted", st->tcp_accepted);
 	stats_set(obj, "tcp.rejected", st->tcp_rejected);
 	stats_set(obj, "tcp.timeouts", st->tcp_timeouts);
@@ -174,6 +176,9 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "mx_chaser.skipped_cached", st->mx_skipped_cached);
 	stats_set(obj, "mx_chaser.skipped_running", st->mx_skipped_running);
 	stats_set(obj, "mx_chaser.capped", st->mx_capped);
+	stats_set(obj, "mx_chaser.over_limit", st->mx_over_limit);
+	stats_set(obj, "mx_chaser.background_full", st->mx_background_full);
+	stats_set(obj, "mx_chaser.zone_budget", st->mx_zone_budget);
 	stats_set(obj, "mx_chaser.additional_records", st->mx_additional);
 	stats_set(obj, "mx_chaser.prefetch_hits", st->prefetch_hits);
 	stats_hist_json(&st->latency, obj, "latency_us");

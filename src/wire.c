@@ -33,7 +33,7 @@ static bool writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t le
 static bool writer_suffix_at(const struct wire_writer *w, size_t pos, const uint8_t *suffix);
 static uint8_t wire_lower(uint8_t c);
 static bool wire_name_skip(const uint8_t *pkt, size_t len, size_t *off);
-static bool wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t value, bool set);
+static bool wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t sub, uint32_t lo, uint32_t hi);
 
 static uint8_t
 wire_lower(uint8_t c)
@@ -426,10 +426,10 @@ wire_iter_next(struct wire_iter *it, struct wire_rr *rr)
 	return 1;
 }
 
-/* Every TTL but OPT's (whose TTL field holds EDNS flags) becomes value
- * (set) or goes down by value, floored at 0. */
+/* Every TTL but OPT's (whose TTL field holds EDNS flags) goes down by
+ * sub (floored at 0), then into [lo, hi]. */
 static bool
-wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t value, bool set)
+wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t sub, uint32_t lo, uint32_t hi)
 {
 	struct wire_iter it;
 	struct wire_rr rr;
@@ -440,7 +440,9 @@ wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t value, bool set)
 	while ((r = wire_iter_next(&it, &rr)) == 1) {
 		if (rr.type == WIRE_T_OPT)
 			continue;
-		wire_put32(pkt + rr.ttl_off, set ? value : rr.ttl > value ? rr.ttl - value : 0);
+		uint32_t t = rr.ttl > 0x7fffffffu ? 0 : rr.ttl; /* RFC 2181 §8 */
+		t = t > sub ? t - sub : 0;
+		wire_put32(pkt + rr.ttl_off, t < lo ? lo : t > hi ? hi : t);
 	}
 	return r == 0;
 }
@@ -448,13 +450,19 @@ wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t value, bool set)
 bool
 wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
 {
-	return wire_rewrite_ttls(pkt, len, elapsed, false);
+	return wire_rewrite_ttls(pkt, len, elapsed, 0, UINT32_MAX);
 }
 
 bool
 wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl)
 {
-	return wire_rewrite_ttls(pkt, len, ttl, true);
+	return wire_rewrite_ttls(pkt, len, 0, ttl, ttl);
+}
+
+bool
+wire_clamp_ttls(uint8_t *pkt, size_t len, uint32_t lo, uint32_t hi)
+{
+	return wire_rewrite_ttls(pkt, len, 0, lo, hi);
 }
 
 size_t

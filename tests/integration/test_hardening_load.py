@@ -192,7 +192,11 @@ def test_random_name_flood(start_mxcached, testnet, flood):
     # A sanitizer's shadow memory and quarantine are not the daemon's.
     assert instrumented or peak_rss < RSS_LIMIT_KB, f"RSS peaked at {peak_rss} kB"
     assert result["answered"] >= 0.9 * count, f"answers lost: {result}"
-    assert result["rcodes"].get(str(int(dns.rcode.NXDOMAIN)), 0) >= 0.9 * result["answered"], result
+    # Past the zone's share of the in-flight table the flood gets SERVFAIL
+    # by design (counted); everything else is the zone's own NXDOMAIN.
+    capped = res.stats()["upstream.zone_capped"]
+    nxdomain = result["rcodes"].get(str(int(dns.rcode.NXDOMAIN)), 0)
+    assert nxdomain >= 0.9 * (result["answered"] - capped), (result, capped)
     prober.check()
 
 

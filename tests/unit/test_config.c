@@ -212,7 +212,11 @@ defaults(void **state)
 	assert_int_equal(c->query.max_ttl, 86400);
 	assert_int_equal(c->query.max_negative_ttl, 3600);
 	assert_int_equal(c->query.timeout_ms, 5000);
-	assert_int_equal(c->query.max_inflight, 10000);
+	assert_int_equal(c->query.max_inflight, 2000);
+	assert_int_equal(c->query.jostle_ms, 200);
+	assert_int_equal(c->budget.zone_inflight, 250);
+	assert_int_equal(c->budget.zone_background, 64);
+	assert_int_equal(c->budget.zone_bg_per_sec, 100);
 	assert_true(c->query.refresh);
 	assert_int_equal(c->tcp.max_conns, 512);
 	assert_int_equal(c->tcp.idle_ms, 10000);
@@ -361,6 +365,27 @@ numeric_limits(void **state)
 	t_bad(t, "--max-inflight", "--max-inflight", "1000001", NULL);
 	t_bad(t, "--tcp-max-connections", "--tcp-max-connections", "100001", NULL);
 	t_bad(t, "--tcp-idle-timeout", "--tcp-idle-timeout", "3600001", NULL);
+}
+
+static void
+budget_flags(void **state)
+{
+	struct t_cfg *t = *state;
+	struct config *c = &t->cfg;
+
+	/* The zone share follows --max-inflight unless given. */
+	t_ok(t, "--max-inflight", "800", NULL);
+	assert_int_equal(c->budget.zone_inflight, 100);
+	t_ok(t, "--max-inflight", "4", NULL);
+	assert_int_equal(c->budget.zone_inflight, 1);
+	t_ok(t, "--zone-max-inflight", "30", "--jostle-timeout", "50", "--chase-zone-max", "5",
+	     "--chase-zone-rate", "7", NULL);
+	assert_int_equal(c->budget.zone_inflight, 30);
+	assert_int_equal(c->query.jostle_ms, 50);
+	assert_int_equal(c->budget.zone_background, 5);
+	assert_int_equal(c->budget.zone_bg_per_sec, 7);
+	t_bad(t, "--jostle-timeout", "--jostle-timeout", "x", NULL);
+	t_bad(t, "--chase-zone-rate", "--chase-zone-rate", "-1", NULL);
 }
 
 static void
@@ -739,7 +764,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(cache_sizes, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(ttl_clamps, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(query_timeout, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(budget_flags, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(numeric_limits, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(budget_flags, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(yes_no_flags, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(chase_tlsa, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(short_flags, t_setup, t_teardown),

@@ -18,6 +18,10 @@ else "answer":
     servfail  SERVFAIL
     tcpclose  UDP: an empty answer with TC set; TCP: the connection is
               closed as soon as the query has been read
+    mxflood   MX: FaultServer.MXFLOOD_EXCHANGERS exchangers named after
+              the question (x<i>-<label>.faulty.com.), what a zone owner
+              sends to turn one MX lookup into many against a third
+              party; other types as "answer"
 
 Every query it receives is recorded (name, type, transport) before it is
 answered, and wait_for() lets a test wait for one: the readiness signal that
@@ -40,7 +44,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-MODES = ("answer", "slow", "drop", "garbage", "wrongid", "servfail", "tcpclose")
+MODES = ("answer", "slow", "drop", "garbage", "wrongid", "servfail", "tcpclose", "mxflood")
 
 
 class Received(NamedTuple):
@@ -53,6 +57,7 @@ class FaultServer:
     ZONE = "faulty.com."
     ADDR = "127.0.0.77"
     ADDRESS = "192.0.2.77"  # the A record of every name in "answer" mode
+    MXFLOOD_EXCHANGERS = 10
 
     def __init__(self, addr: str = ADDR, port: int = 53):
         self.addr, self.port = addr, port
@@ -101,6 +106,11 @@ class FaultServer:
                 return self._modes[qname]
         prefix = qname.labels[0].decode(errors="replace").split("-")[0].lower() if qname else ""
         return prefix if prefix in MODES else "answer"
+
+    def count_matching(self, predicate) -> int:
+        """Queries received whose name satisfies predicate(name)."""
+        with self._cond:
+            return sum(1 for r in self.received if predicate(r.name))
 
     def count(self, name: str) -> int:
         """Queries received for `name` so far (any type, any transport)."""
@@ -251,7 +261,12 @@ class FaultServer:
             r.flags |= dns.flags.TC | dns.flags.AA
             return 0.0, r.to_wire()
         r.flags |= dns.flags.AA
-        self._fill(r, qname, rdtype)
+        if mode == "mxflood" and rdtype == dns.rdatatype.MX:
+            label = qname.labels[0].decode()
+            targets = [f"{i * 10} x{i}-{label}.{self.ZONE}" for i in range(self.MXFLOOD_EXCHANGERS)]
+            r.answer.append(dns.rrset.from_text(qname, self.ttl, "IN", "MX", *targets))
+        else:
+            self._fill(r, qname, rdtype)
         reply = r.to_wire()
         if mode == "wrongid":
             reply = struct.pack("!H", (q.id + 1) & 0xFFFF) + reply[2:]

@@ -17,6 +17,10 @@
 #                   answer and the address lookups, caches fresh again
 #   cached-qps      mxbench --mode qps on every cached MX/A/AAAA name
 #   cached-dnsperf  dnsperf (Debian) on the same names
+#   flood           bench/flood.py: 30,000 never-seen MX questions under one
+#                   zone (bursts of 200 every 10 ms) while a never-seen MX
+#                   question in another zone is asked every 200 ms; both
+#                   resolvers fresh, mxcached with --cache-size 4m; peak RSS
 #   and, if `mxcached --help` lists --mx-chase, the cold runs again against
 #   mxcached with --mx-chase no ("chaser off" column).
 #
@@ -36,6 +40,7 @@ CONCURRENCY=10
 QPS_SECONDS=10
 QPS_OUTSTANDING=100
 PAUSE_MS=200
+FLOOD_ZONE=yada123.com # the flood's names: never-seen, NXDOMAIN, one zone
 SEED=1
 KEEP=0
 MXC_FLAGS=() # extra flags for every mxcached started, e.g. an --unbound-option
@@ -206,6 +211,15 @@ qps() {
         "$BENCH_QUERIES_FILE" >"$RESULTS/cached-qps.$resolver.json"
 }
 
+# flood_run RESOLVER: legitimate lookups during a random-subdomain flood.
+flood_run() {
+    local resolver=$1
+    echo "compare: flood against $resolver" >&2
+    "${PIN_CLIENT[@]}" /usr/bin/python3 "$ROOT/bench/flood.py" --server "127.0.0.1@$(port_of "$resolver")" \
+        --zone "$FLOOD_ZONE" --legit "$BENCH_DOMAINS_FILE" --pid "${PIDS[$resolver]}" \
+        >"$RESULTS/flood.$resolver.json"
+}
+
 # dnsperf has no percentiles: its QPS and mean/max latency, as JSON.
 dnsperf_run() {
     local resolver=$1 out
@@ -300,6 +314,12 @@ main() {
     mta cold-pause-mta mxcached --pause "$PAUSE_MS"
     save_stats cold-pause-mta mxcached
     mta cold-pause-mta unbound --pause "$PAUSE_MS"
+
+    start_mxcached mxcached --cache-size 4m
+    flood_run mxcached
+    save_stats flood mxcached
+    start_unbound
+    flood_run unbound
 
     if ((chase)); then
         stop_process mxcached

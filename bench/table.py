@@ -33,6 +33,10 @@ ROWS = [
     ("cached-qps", "", "latency p99 us", ("latency_us", "p99")),
     ("cached-dnsperf", "cached QPS (dnsperf)", "answers/s", ("qps",)),
     ("cached-dnsperf", "", "latency mean us", ("latency_us", "mean")),
+    ("flood", "random-subdomain flood", "legit NOERROR %", ("legit", "noerror_pct")),
+    ("flood", "(30,000 MX, 4m cache)", "legit p50 ms", ("legit", "latency_ms", "p50")),
+    ("flood", "", "legit p99 ms", ("legit", "latency_ms", "p99")),
+    ("flood", "", "peak RSS MiB", ("rss_peak_mib",)),
 ]
 
 # Workloads whose runs must all have answered every lookup.

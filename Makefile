@@ -1,6 +1,8 @@
 # mxcache — a caching recursive DNS resolver for mail servers.
 #
-#   make          build build/mxcached (and the tools)
+#   make          build build/mxcached (and the tools); only builds: a missing
+#                 build dependency is named, with the command that installs it
+#   make deps     install every Debian package the build, tests and demo need
 #   make test     everything CI runs: unit tests (cmocka), integration tests
 #                 (pytest, NSD), mxbench's tests, the same against an ASan+UBSan
 #                 build, the integration suite under valgrind, a fuzz smoke run
@@ -29,7 +31,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian's libev exports libevent-compatible symbols (event_set, ...) that
 # would capture libunbound's calls into libevent: link it statically and
-# keep its symbols out of the dynamic table (see DESIGN.md).
+# keep its symbols out of the dynamic table: with a plain -lev, libunbound's
+# calls land in libev and the first lookup crashes (test_binary.py checks).
 LIBEV_A    = $(shell $(CC) -print-file-name=libev.a)
 DAEMON_LIBS = $(PKG_LIBS) $(LIBEV_A) -lm -Wl,--exclude-libs,libev.a
 
@@ -40,16 +43,24 @@ LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(DAEMON_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check unit integration bench-test asan valgrind demo run install clean \
+.PHONY: all deps build-deps host-test test check unit integration bench-test asan valgrind demo run install clean \
 	format lint \
 	fuzz fuzz-smoke fuzz-regress
 
-all: deps $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench $(BUILD)/delayproxy
+all: $(BUILD)/mxcached $(BUILD)/mxcache-ctl $(BUILD)/mxbench $(BUILD)/delayproxy
 
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/obj/%.o: src/%.c
+# Checked before anything is compiled (order-only: never a reason to rebuild).
+build-deps:
+	@scripts/deps.sh --check
+
+# The tests and the demo run in a network namespace of their own: whatever
+# the host runs on port 53 is neither touched nor in the way.
+NETNS := tests/netns.sh
+
+$(BUILD)/obj/%.o: src/%.c | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
@@ -82,24 +93,29 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
 
-test: check asan fuzz-smoke valgrind
+test: deps
+	$(MAKE) check asan fuzz-smoke valgrind
 
-check: all unit integration bench-test
+check: all unit integration bench-test host-test
 
-unit: deps $(UNIT_BIN)
+unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: all
-	$(PYTHON) -m pytest -q tests/integration
+	$(NETNS) $(PYTHON) -m pytest -q tests/integration
 
 # mxbench's own logic, against a scripted DNS server (no root needed).
 bench-test: $(BUILD)/mxbench
-	$(PYTHON) -m pytest -q tests/bench
+	$(NETNS) $(PYTHON) -m pytest -q tests/bench
+
+# The host's own servers on port 53 are neither touched nor in the way.
+host-test: all
+	$(PYTHON) -m pytest -q tests/host
 
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
-	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build/asan/mxcached $(PYTHON) -m pytest -q tests/integration
+	ASAN_OPTIONS=detect_leaks=1 MXCACHED=build/asan/mxcached $(NETNS) $(PYTHON) -m pytest -q tests/integration
 
 # Definite leaks and memory errors fail the daemon's exit status, which the
 # suite checks at every teardown. Load tests measure wall-clock behaviour,
@@ -108,7 +124,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind: all
 	MXCACHED_WRAPPER="$(VALGRIND)" MXTEST_READY_TIMEOUT=60 \
-		$(PYTHON) -m pytest -q -m "not load" tests/integration
+		$(NETNS) $(PYTHON) -m pytest -q -m "not load" tests/integration
 
 # libFuzzer harnesses (tests/fuzz/): clang, its own objects in build/fuzz/.
 FUZZ_CC      ?= clang
@@ -137,17 +153,18 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libmxcache.a
 	$(FUZZ_CC) $(MXFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
 		$(FUZZ_BUILD)/libmxcache.a $(FUZZ_LIBS)
 
-fuzz: deps $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
 	tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=20
 
-fuzz-regress: deps $(FUZZ_BIN)
+fuzz-regress: $(FUZZ_BIN)
 	tests/fuzz/run.sh replay $(FUZZ_BUILD) $(FUZZ_NAMES)
 
-demo: all
-	scripts/demo.sh
+demo: deps
+	$(MAKE) all
+	$(NETNS) scripts/demo.sh
 
 run: all
 	$(BUILD)/mxcached -f $(RUN_ARGS)

@@ -1,40 +1,62 @@
 #!/usr/bin/env bash
-# Installs the Debian packages mxcache needs to build and test, when some
-# are missing. Cheap when everything is there: one dpkg-query call.
+# deps.sh — the Debian packages mxcache needs.
+#
+#   scripts/deps.sh           install what the build, the tests, the demo and
+#                             the benchmark need, when some are missing
+#   scripts/deps.sh --check   only check the build dependencies; name the
+#                             missing packages and exit 1 (what `make` runs)
+#
+# Cheap when everything is there: one dpkg-query call. Installing never
+# starts, stops or reconfigures a service: packages such as nsd and unbound
+# come with a system service, which is kept from starting at install time
+# (the tests run their own servers in a network namespace of their own).
 set -euo pipefail
 
-PACKAGES=(
+BUILD_PACKAGES=(
 	build-essential pkg-config
-	libunbound-dev libev-dev libjansson-dev libcmocka-dev libpsl-dev publicsuffix
+	libunbound-dev libev-dev libjansson-dev libpsl-dev publicsuffix
+)
+PACKAGES=(
+	"${BUILD_PACKAGES[@]}" libcmocka-dev
 	nsd ldnsutils unbound dns-root-data
 	python3 python3-pytest python3-dnspython
-	bind9-dnsutils knot-dnsutils iproute2 procps valgrind
+	bind9-dnsutils knot-dnsutils iproute2 util-linux procps valgrind
 	clang libclang-rt-14-dev # make fuzz: libFuzzer and the sanitizer runtimes
 	dnsperf gnuplot-nox      # bench/compare.sh
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	[[ $status == "install ok installed" ]] || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+missing_of() {
+	local p status
+	for p in "$@"; do
+		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+		[[ $status == "install ok installed" ]] || printf '%s\n' "$p"
+	done
+}
+
+if [[ ${1:-} == --check ]]; then
+	mapfile -t missing < <(missing_of "${BUILD_PACKAGES[@]}")
+	((${#missing[@]} == 0)) && exit 0
+	cat >&2 <<MSG
+mxcache: missing build dependencies: ${missing[*]}
+  install them with:  make deps   (or: sudo apt-get install ${missing[*]})
+MSG
+	exit 1
+fi
+
+mapfile -t missing < <(missing_of "${PACKAGES[@]}")
+((${#missing[@]} == 0)) && exit 0
 
 echo "deps: installing ${missing[*]}" >&2
-if [[ $(id -u) -ne 0 ]]; then
-	SUDO=sudo
-else
-	SUDO=
-fi
+SUDO=
+[[ $(id -u) -eq 0 ]] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+# Debian starts a package's service on installation unless policy-rc.d says
+# no: the host's port 53 is not ours to take. Only when no policy exists.
+POLICY=/usr/sbin/policy-rc.d
+if [[ ! -e $POLICY ]]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+	$SUDO chmod 0755 "$POLICY"
+	trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The nsd and unbound packages may start system servers on port 53; the
-# tests run their own, on addresses those would hold.
-for svc in nsd unbound; do
-	if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-		$SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
-	elif [[ -x /etc/init.d/$svc ]] && /etc/init.d/"$svc" status >/dev/null 2>&1; then
-		$SUDO /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
-	fi
-done

@@ -86,6 +86,10 @@ uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
 struct json_t;
 void stats_to_json(const struct stats *st, struct json_t *obj, bool histograms);
 
+/* One line for a service manager's status: queries, hit ratio, lookups. */
+void stats_summary(const struct stats *st, uint64_t hits, uint64_t misses, size_t in_flight,
+		   char *buf, size_t len);
+
 static inline void
 stats_count_query(struct stats *st, uint16_t qtype, bool tcp)
 {

@@ -29,6 +29,7 @@
 #include "listen_tcp.h"
 #include "listen_udp.h"
 #include "log.h"
+#include "notify.h"
 #include "persist.h"
 #include "proc.h"
 #include "query.h"
@@ -53,6 +54,7 @@ struct mxcached {
 	struct query_engine *qe;
 	struct chaser *chaser;
 	struct control *ctl;
+	struct notify *notify;
 	size_t nlisten;
 	struct listen_udp **udp;
 	struct listen_tcp **tcp;
@@ -68,6 +70,7 @@ struct mxcached {
 static struct acl *mxcached_acl(const struct config *cfg, char *err, size_t errlen);
 static void mxcached_setup(struct mxcached *d);
 static void mxcached_start(struct mxcached *d);
+static void mxcached_status(void *arg, char *buf, size_t len);
 static void mxcached_listen(struct mxcached *d);
 static void mxcached_load_cache(struct mxcached *d);
 static void mxcached_save_cache(struct mxcached *d);
@@ -101,6 +104,7 @@ mxcached_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_info("signal %d: finishing %zu queries in flight, then exiting", w->signum,
 		 query_waiting(d->qe));
+	(void)notify_send(d->notify, "STOPPING=1");
 	d->draining = true;
 	d->drain_deadline_ms = clock_us() / 1000u + d->cfg.query.timeout_ms;
 	for (size_t i = 0; i < d->nlisten; i++) {
@@ -170,10 +174,12 @@ mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	log_reopen();
+	(void)notify_send(d->notify, "RELOADING=1");
 	if (config_load(&next, d->argc, d->argv, err, sizeof(err)) != CONFIG_OK ||
 	    !(acl = mxcached_acl(&next, err, sizeof(err)))) {
 		log_error("reload: %s; keeping the running configuration", err);
 		config_free(&next);
+		(void)notify_send(d->notify, "READY=1");
 		return;
 	}
 	query_set_acl(d->qe, acl);
@@ -187,6 +193,18 @@ mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		 "(listeners, upstream, control socket and user change on restart)",
 		 d->cfg.nallow, d->cfg.cache_size, d->cfg.query.serve_stale ? "on" : "off",
 		 d->cfg.ratelimit);
+	(void)notify_send(d->notify, "READY=1");
+}
+
+/* The line `systemctl status` shows. */
+static void
+mxcached_status(void *arg, char *buf, size_t len)
+{
+	const struct mxcached *d = arg;
+	struct cache_stats cs;
+
+	cache_get_stats(d->cache, &cs);
+	stats_summary(&d->stats, cs.hits, cs.misses, query_inflight(d->qe), buf, len);
 }
 
 static void
@@ -302,6 +320,13 @@ mxcached_start(struct mxcached *d)
 			log_fatal("%s", err);
 		log_info("running as %s", d->cfg.user);
 	}
+	/* A broken $NOTIFY_SOCKET is the service manager's problem: run on. */
+	if (!(d->notify = notify_new(d->loop, mxcached_status, d, err, sizeof(err)))) {
+		log_warn("%s; not telling the service manager", err);
+		unsetenv("NOTIFY_SOCKET");
+		if (!(d->notify = notify_new(d->loop, NULL, NULL, err, sizeof(err))))
+			log_fatal("%s", err);
+	}
 }
 
 static void
@@ -329,6 +354,7 @@ static void
 mxcached_teardown(struct mxcached *d)
 {
 	control_free(d->ctl);
+	notify_free(d->notify);
 	query_free(d->qe);
 	chaser_free(d->chaser);
 	for (size_t i = 0; i < d->nlisten; i++) {
@@ -382,6 +408,7 @@ main(int argc, char **argv)
 	mxcached_start(&d);
 	log_info("mxcached ready (trust anchor: %s, cache %zu bytes)", upstream_anchor(d.up),
 		 d.cfg.cache_size);
+	(void)notify_send(d.notify, "READY=1");
 	log_debug("settings: query timeout %u ms, TTLs %u..%u s (negative %u s), chaser %s "
 		  "(max %u, tlsa %s, additional %s), prefetch %s, serve-stale %s, ratelimit %u",
 		  d.cfg.query.timeout_ms, d.cfg.query.min_ttl, d.cfg.query.max_ttl,

@@ -194,3 +194,14 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 			      stats_hist_buckets(&st->latency_miss), "latency_upstream_us",
 			      stats_hist_buckets(&st->latency_upstream)));
 }
+
+void
+stats_summary(const struct stats *st, uint64_t hits, uint64_t misses, size_t in_flight, char *buf,
+	      size_t len)
+{
+	uint64_t asked = hits + misses;
+
+	snprintf(buf, len, "%llu queries, %.1f%% cache hits, %zu lookups in flight, p99 %llu us",
+		 (unsigned long long)st->queries_total, asked ? 100.0 * (double)hits / (double)asked : 0.0,
+		 in_flight, (unsigned long long)stats_hist_quantile(&st->latency, 0.99));
+}

@@ -290,11 +290,13 @@ def _start_unbound(testnet: Testnet, port: int) -> Resolver:
         time.sleep(0.05)
 
 
-def _launch(kind, cmd, addr, port, marker, control=None) -> Resolver:
-    """Start a child and, with a marker, return once it printed it or exited
-    (whichever comes first, bounded by READY_TIMEOUT)."""
+def _launch(kind, cmd, addr, port, marker, control=None, env=None) -> Resolver:
+    """Start a child (`env`: variables added to ours) and, with a marker,
+    return once it printed it or exited (whichever comes first, bounded by
+    READY_TIMEOUT)."""
     proc = subprocess.Popen(
         cmd,
+        env={**os.environ, **env} if env else None,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -318,8 +320,8 @@ def _is_ready(res: Resolver, marker: str) -> bool:
     return any(marker in line for line in res.stderr_lines)
 
 
-def _spawn(kind, cmd, addr, port, marker, control=None) -> Resolver:
-    res = _launch(kind, cmd, addr, port, marker, control)
+def _spawn(kind, cmd, addr, port, marker, control=None, env=None) -> Resolver:
+    res = _launch(kind, cmd, addr, port, marker, control, env)
     if marker:
         seen = _is_ready(res, marker)
         if not seen or res.proc.poll() is not None:
@@ -393,14 +395,16 @@ class MxcachedFactory:
         self.count += 1
         return str(self.workdir / f"ctl{self.count}.sock")
 
-    def __call__(self, *extra: str, listen=None, control: Optional[str] = None) -> Resolver:
+    def __call__(
+        self, *extra: str, listen=None, control: Optional[str] = None, env=None
+    ) -> Resolver:
         """A running daemon with `extra` flags. `listen` is a list of
         (addr, port); the first is the Resolver's addr/port. Default: a free
-        port on 127.0.0.1."""
+        port on 127.0.0.1. `env`: environment variables to add."""
         listen = listen or [("127.0.0.1", free_port())]
         control = control or self.control_path()
         cmd = _mxcached_cmd(self.testnet, listen, control, extra)
-        res = _spawn("mxcached", cmd, *listen[0], marker=MXCACHED_READY, control=control)
+        res = _spawn("mxcached", cmd, *listen[0], marker=MXCACHED_READY, control=control, env=env)
         self.running.append(res)
         return res
 

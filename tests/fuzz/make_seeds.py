@@ -423,7 +423,8 @@ def persists():
     a = response("mx1.yada123.com.", "A", edns=False,
                  answer=[rr("mx1.yada123.com.", 3600, "A", "192.0.2.1", "192.0.2.2")])
     mx = response("yada123.com.", "MX", edns=False,
-                  answer=[rr("yada123.com.", 3600, "MX", "10 mx1.yada123.com.", "20 mx2.yada123.com.")])
+                  answer=[rr("yada123.com.", 3600, "MX",
+                             "10 mx1.yada123.com.", "20 mx2.yada123.com.")])
     soa = rr("yada123.com.", 3600, "SOA",
              "ns1.yada123.com. hostmaster.yada123.com. 1 3600 900 604800 300")
     nx = response("nope.yada123.com.", "A", edns=False, rcode=dns.rcode.NXDOMAIN, authority=[soa])
@@ -436,7 +437,8 @@ def persists():
     w("one-a.bin", cachefile.write([ra], saved, ANCHOR))
     w("four.bin", cachefile.write([ra, rmx, rnx, rnd], saved, ANCHOR))
     w("forged-ttl.bin", cachefile.write([ra._replace(left_ms=0xFFFFFFF0)], saved, ANCHOR))
-    w("forged-key.bin", cachefile.write([ra._replace(name=wname("www.paypal.com."))], saved, ANCHOR))
+    forged_key = ra._replace(name=wname("www.paypal.com."))
+    w("forged-key.bin", cachefile.write([forged_key], saved, ANCHOR))
     w("future.bin", cachefile.write([ra], FUZZ_WALL_MS + 3600000, ANCHOR))
     w("count-over.bin", cachefile.header(saved, 5, ANCHOR) + cachefile.record(ra))
     w("truncated.bin", cachefile.write([ra, rmx], saved, ANCHOR)[:-20])

@@ -75,7 +75,9 @@ def record(r: Record) -> bytes:
     body = (
         bytes([len(r.name)])
         + r.name
-        + struct.pack("!HHBBIIB", r.qtype, r.qclass, r.key_flags, r.answer_flags, r.age_ms, r.left_ms, 0)
+        + struct.pack(
+            "!HHBBIIB", r.qtype, r.qclass, r.key_flags, r.answer_flags, r.age_ms, r.left_ms, 0
+        )
         + r.answer
     )
     return struct.pack("!H", len(body)) + body + struct.pack("!Q", siphash24(body))

@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #define CONTROL_MAX_LINE (64 * 1024)
+/* Output queued for one client past which it is cut off; answers are
+ * built to fit (a dump says "truncated" instead). */
+#define CONTROL_MAX_OUTPUT (16 * 1024 * 1024)
 
 struct ev_loop;
 struct cache;

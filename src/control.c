@@ -31,10 +31,15 @@
 #include "wire.h"
 
 #define CONTROL_MAX_CONNS 64
-#define CONTROL_PAUSE_OUTPUT (256 * 1024)     /* stop reading a client this far behind */
-#define CONTROL_MAX_OUTPUT (16 * 1024 * 1024) /* cut it off past this */
+#define CONTROL_PAUSE_OUTPUT (256 * 1024) /* stop reading a client this far behind */
 #define CONTROL_DUMP_DEFAULT 100
 #define CONTROL_DUMP_MAX 100000
+/* A dump answer must fit in the output cap on top of what a client may
+ * have queued before asking (less than CONTROL_PAUSE_OUTPUT), or the
+ * client would see its connection closed instead of an answer. */
+#define CONTROL_DUMP_BYTES (CONTROL_MAX_OUTPUT - CONTROL_PAUSE_OUTPUT - 4096)
+/* An entry's JSON besides its name, at most (every number at its widest). */
+#define CONTROL_DUMP_ENTRY_FIXED 192
 
 struct control_conn {
 	struct control *ctl;
@@ -230,6 +235,7 @@ struct control_dump {
 	json_t *entries;
 	size_t limit;
 	size_t total;
+	size_t bytes; /* an upper bound of the entries' JSON so far */
 };
 
 static bool
@@ -244,6 +250,13 @@ control_dump_entry(const struct cache_entry_info *info, void *arg)
 		return true; /* keep counting */
 	if (!wire_name_to_text(info->name, info->name_len, name, sizeof(name)))
 		return true;
+	/* JSON at most doubles a name's characters (backslashes). */
+	size_t cost = 2 * strlen(name) + CONTROL_DUMP_ENTRY_FIXED;
+	if (d->bytes + cost > CONTROL_DUMP_BYTES) {
+		d->limit = json_array_size(d->entries); /* full: count the rest */
+		return true;
+	}
+	d->bytes += cost;
 	if (!tname) {
 		snprintf(type, sizeof(type), "TYPE%u", info->qtype);
 		tname = type;
@@ -274,8 +287,9 @@ cmd_dump(const struct control_ctx *ctx, const json_t *req)
 		d.limit = (size_t)json_integer_value(limit);
 	}
 	cache_walk(ctx->cache, clock_us() / 1000u, control_dump_entry, &d);
-	return json_pack("{s:o, s:I, s:b}", "entries", d.entries, "total", (json_int_t)d.total,
-			 "truncated", d.total > json_array_size(d.entries));
+	size_t shown = json_array_size(d.entries);
+	return json_pack("{s:o, s:I, s:b, s:I}", "entries", d.entries, "total", (json_int_t)d.total,
+			 "truncated", d.total > shown, "omitted", (json_int_t)(d.total - shown));
 }
 
 static json_t *

@@ -5,13 +5,14 @@
  *                                  `-> chaser (MX answers) -> query_prefetch
  *   control (JSON socket) -> stats, cache, route
  *
- * Signals: TERM/INT stop reading queries, let those in flight finish (at
- * most one query timeout), save the cache file, exit 0; a second one exits
- * at once. HUP reloads the allow list, cache limits, TTL clamps, stale and
- * rate limit settings from the same command line and config file.
+ * Signals: TERM/INT stop reading queries, let the lookups in flight finish
+ * (clients' and the chaser's, at most one query timeout), save the cache
+ * file, exit 0; a second one exits at once. HUP reloads the allow list, cache limits, TTL clamps,
+ * stale and rate limit settings from the same command line and config file.
  */
 #include <errno.h>
 #include <ev.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ struct mxcached {
 	size_t nlisten;
 	struct listen_udp **udp;
 	struct listen_tcp **tcp;
+	uint64_t anchor_id; /* persist_anchor_id of the trust anchor in force */
+	bool anchor_known;
 	bool draining;
 	uint64_t drain_deadline_ms;
 	ev_timer sweep;
@@ -73,6 +76,7 @@ static void mxcached_start(struct mxcached *d);
 static void mxcached_status(void *arg, char *buf, size_t len);
 static void mxcached_listen(struct mxcached *d);
 static void mxcached_load_cache(struct mxcached *d);
+static void mxcached_check_cache_dir(const struct mxcached *d);
 static void mxcached_save_cache(struct mxcached *d);
 static void mxcached_apply(struct mxcached *d, const struct config *cfg);
 static void mxcached_teardown(struct mxcached *d);
@@ -102,8 +106,8 @@ mxcached_stop(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	log_info("signal %d: finishing %zu queries in flight, then exiting", w->signum,
-		 query_waiting(d->qe));
+	log_info("signal %d: finishing %zu queries in flight (%zu lookups), then exiting",
+		 w->signum, query_waiting(d->qe), query_inflight(d->qe));
 	(void)notify_send(d->notify, "STOPPING=1");
 	d->draining = true;
 	d->drain_deadline_ms = clock_us() / 1000u + d->cfg.query.timeout_ms;
@@ -120,7 +124,9 @@ mxcached_drained(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mxcached *d = w->data;
 
 	(void)revents;
-	if (query_waiting(d->qe) == 0 || clock_us() / 1000u >= d->drain_deadline_ms)
+	/* Lookups no client waits for (the chaser's, refreshes) count too:
+	 * their answers are what the cache file should keep. */
+	if (query_inflight(d->qe) == 0 || clock_us() / 1000u >= d->drain_deadline_ms)
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -207,19 +213,58 @@ mxcached_status(void *arg, char *buf, size_t len)
 	stats_summary(&d->stats, cs.hits, cs.misses, query_inflight(d->qe), buf, len);
 }
 
+/* Runs as root, before the drop: the file is checked as hostile input
+ * (see persist.h), and must belong to root or to the user we become. */
 static void
 mxcached_load_cache(struct mxcached *d)
 {
+	const struct query_options *q = &d->cfg.query;
+	struct persist_policy policy = {.min_ttl = q->min_ttl,
+					.max_ttl = q->max_ttl,
+					.max_negative_ttl = q->max_negative_ttl,
+					.owner = geteuid()};
+	struct persist_report rep;
 	char err[512];
-	size_t loaded;
+	gid_t gid;
 
-	if (!d->cfg.cache_file || access(d->cfg.cache_file, F_OK) != 0)
+	if (!d->cfg.cache_file)
 		return;
-	if (persist_load(d->cache, d->cfg.cache_file, clock_us() / 1000u, clock_wall_ms(), &loaded,
-			 err, sizeof(err)))
-		log_info("cache file %s: %zu entries loaded", d->cfg.cache_file, loaded);
-	else
+	d->anchor_known =
+	    persist_anchor_id(upstream_anchor(d->up), &d->anchor_id, err, sizeof(err));
+	if (!d->anchor_known)
+		log_warn("cache file: %s; secure status is not restored", err);
+	policy.anchor_id = d->anchor_id;
+	policy.validating = d->anchor_known && strcmp(upstream_anchor(d->up), "none") != 0;
+	if (d->cfg.user && !proc_lookup_user(d->cfg.user, &policy.owner, &gid, err, sizeof(err)))
+		log_fatal("%s", err);
+	switch (persist_load(d->cache, d->cfg.cache_file, &policy, clock_us() / 1000u,
+			     clock_wall_ms(), &rep, err, sizeof(err))) {
+	case PERSIST_LOADED:
+		log_info("cache file %s: %zu entries loaded (%zu expired, %zu no longer secure)",
+			 d->cfg.cache_file, rep.loaded, rep.expired, rep.unsecured);
+		break;
+	case PERSIST_ABSENT:
+		log_debug("cache file %s: none yet", d->cfg.cache_file);
+		break;
+	case PERSIST_REJECTED:
 		log_warn("cache file: %s; starting with an empty cache", err);
+		break;
+	}
+}
+
+/* Saving happens as --user: say now, not at shutdown, if it cannot be. */
+static void
+mxcached_check_cache_dir(const struct mxcached *d)
+{
+	char *dir;
+
+	if (!d->cfg.cache_file || !(dir = strdup(d->cfg.cache_file)))
+		return;
+	if (access(dirname(dir), W_OK | X_OK) != 0)
+		log_warn("cache file %s: its directory is not writable by %s (%s); the cache "
+			 "will not be saved",
+			 d->cfg.cache_file, d->cfg.user, strerror(errno));
+	free(dir);
 }
 
 static void
@@ -230,8 +275,9 @@ mxcached_save_cache(struct mxcached *d)
 
 	if (!d->cfg.cache_file)
 		return;
-	if (persist_save(d->cache, d->cfg.cache_file, clock_us() / 1000u, clock_wall_ms(), &saved,
-			 err, sizeof(err)))
+	/* An unknown anchor is saved as 0, which no anchor matches. */
+	if (persist_save(d->cache, d->cfg.cache_file, d->anchor_known ? d->anchor_id : 0,
+			 clock_us() / 1000u, clock_wall_ms(), &saved, err, sizeof(err)))
 		log_info("cache file %s: %zu entries saved", d->cfg.cache_file, saved);
 	else
 		log_error("cache file: %s", err);
@@ -319,6 +365,7 @@ mxcached_start(struct mxcached *d)
 		if (!proc_drop_privileges(d->cfg.user, own, n, err, sizeof(err)))
 			log_fatal("%s", err);
 		log_info("running as %s", d->cfg.user);
+		mxcached_check_cache_dir(d);
 	}
 	/* A broken $NOTIFY_SOCKET is the service manager's problem: run on. */
 	if (!(d->notify = notify_new(d->loop, mxcached_status, d, err, sizeof(err)))) {

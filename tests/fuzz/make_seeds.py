@@ -2,7 +2,7 @@
 """Writes the seed corpora of the libFuzzer harnesses (tests/fuzz/corpus/).
 
     /usr/bin/python3 tests/fuzz/make_seeds.py            queries, built responses,
-                                                          control requests
+                                                          control requests, cache files
     /usr/bin/python3 tests/fuzz/make_seeds.py --live     also real responses from
                                                           the test hierarchy
 
@@ -32,6 +32,8 @@ import dns.rcode
 import dns.rrset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import cachefile  # noqa: E402 (the format's writer, shared with the tests)
 CORPUS = os.path.join(HERE, "corpus")
 MAX_SEED = 4096
 
@@ -408,6 +410,40 @@ def controls():
         write("control", name + ".json", text)
 
 
+# ---------------------------------------------------------------- cache files
+
+FUZZ_WALL_MS = 1800000000000  # fuzz_persist.c's wall clock
+ANCHOR = 0x0123456789ABCDEF
+
+
+def persists():
+    w = lambda n, d: write("persist", n, d)
+    R = cachefile.Record
+    saved = FUZZ_WALL_MS - 10000
+    a = response("mx1.yada123.com.", "A", edns=False,
+                 answer=[rr("mx1.yada123.com.", 3600, "A", "192.0.2.1", "192.0.2.2")])
+    mx = response("yada123.com.", "MX", edns=False,
+                  answer=[rr("yada123.com.", 3600, "MX",
+                             "10 mx1.yada123.com.", "20 mx2.yada123.com.")])
+    soa = rr("yada123.com.", 3600, "SOA",
+             "ns1.yada123.com. hostmaster.yada123.com. 1 3600 900 604800 300")
+    nx = response("nope.yada123.com.", "A", edns=False, rcode=dns.rcode.NXDOMAIN, authority=[soa])
+    nodata = response("yada123.com.", "AAAA", edns=False, authority=[soa])
+    ra = R(wname("mx1.yada123.com."), 1, a, 60000, 5000, answer_flags=cachefile.SECURE)
+    rmx = R(wname("yada123.com."), 15, mx, 3000000, 600000, key_flags=cachefile.KEY_DO)
+    rnx = R(wname("nope.yada123.com."), 1, nx, 30000)
+    rnd = R(wname("yada123.com."), 28, nodata, 30000, answer_flags=cachefile.PREFETCHED)
+    w("empty.bin", cachefile.write([], saved, ANCHOR))
+    w("one-a.bin", cachefile.write([ra], saved, ANCHOR))
+    w("four.bin", cachefile.write([ra, rmx, rnx, rnd], saved, ANCHOR))
+    w("forged-ttl.bin", cachefile.write([ra._replace(left_ms=0xFFFFFFF0)], saved, ANCHOR))
+    forged_key = ra._replace(name=wname("www.paypal.com."))
+    w("forged-key.bin", cachefile.write([forged_key], saved, ANCHOR))
+    w("future.bin", cachefile.write([ra], FUZZ_WALL_MS + 3600000, ANCHOR))
+    w("count-over.bin", cachefile.header(saved, 5, ANCHOR) + cachefile.record(ra))
+    w("truncated.bin", cachefile.write([ra, rmx], saved, ANCHOR)[:-20])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--live", action="store_true", help="also ask the testnet.sh servers")
@@ -415,6 +451,7 @@ def main():
     queries()
     responses()
     controls()
+    persists()
     if args.live:
         live_responses()
 

@@ -12,6 +12,8 @@ else "answer":
     answer    A FaultServer.ADDRESS with TTL FaultServer.ttl (NODATA for
               other types; the apex has its SOA and NS)
     slow      the same answer, FaultServer.delay seconds late
+    slowaddr  the same answer, A and AAAA FaultServer.delay seconds late
+              (an MX question at once: the chaser's lookups are the late ones)
     drop      nothing, ever
     garbage   the query's ID and QR, then bytes that are not DNS
     wrongid   a correct answer under another ID
@@ -44,7 +46,9 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-MODES = ("answer", "slow", "drop", "garbage", "wrongid", "servfail", "tcpclose", "mxflood")
+MODES = (
+    "answer", "slow", "slowaddr", "drop", "garbage", "wrongid", "servfail", "tcpclose", "mxflood",
+)
 
 
 class Received(NamedTuple):
@@ -121,11 +125,12 @@ class FaultServer:
         want = name.lower().rstrip(".") + "."
         return sum(1 for r in self.received if r.name == want)
 
-    def wait_for(self, name: str, timeout: float) -> bool:
-        """True once a query for `name` has arrived (waits up to `timeout`)."""
+    def wait_for(self, name: str, timeout: float, count: int = 1) -> bool:
+        """True once `count` queries for `name` have arrived (waits up to
+        `timeout`)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._count(name) == 0:
+            while self._count(name) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -270,7 +275,10 @@ class FaultServer:
         reply = r.to_wire()
         if mode == "wrongid":
             reply = struct.pack("!H", (q.id + 1) & 0xFFFF) + reply[2:]
-        return (self.delay if mode == "slow" else 0.0), reply
+        late = mode == "slow" or (
+            mode == "slowaddr" and rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+        )
+        return (self.delay if late else 0.0), reply
 
     def _fill(self, r: dns.message.Message, qname: dns.name.Name, rdtype: int):
         zone = self.ZONE

@@ -5,6 +5,7 @@ binding port 53, --cache-file carries the cache across a restart, and
 logging in the foreground and in daemon mode.
 """
 
+import grp
 import os
 import pwd
 import re
@@ -200,6 +201,54 @@ def test_user_drops_root_after_binding_port_53(start_mxcached, testnet, anchor_d
     )
 
 
+def test_started_as_user_like_the_systemd_unit(start_mxcached, testnet, anchor_dir, monkeypatch):
+    """scripts/mxcached.service's way: started as nobody with nothing but
+    CAP_NET_BIND_SERVICE (User=, AmbientCapabilities=), so --user nobody is
+    already in force: port 53 is bound, the control socket made, the cache
+    file saved into a state directory nobody owns (StateDirectory=) and
+    loaded back by the next start."""
+    nobody = pwd.getpwnam("nobody")
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    hints = shutil.copy(testnet.root_hints, anchor_dir)
+    anchor = shutil.copy(testnet.trust_anchor, anchor_dir)
+    os.chmod(anchor_dir, 0o755)
+    state, run = os.path.join(anchor_dir, "state"), os.path.join(anchor_dir, "run")
+    for d, mode in ((state, 0o700), (run, 0o755)):
+        os.mkdir(d, mode)
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+    cache_file = os.path.join(state, "cache.bin")
+    wrapper = (
+        f"setpriv --reuid nobody --regid {group} --init-groups "
+        "--inh-caps +net_bind_service --ambient-caps +net_bind_service"
+    )
+    monkeypatch.setenv("MXCACHED_WRAPPER", f"{wrapper} {os.environ.get('MXCACHED_WRAPPER', '')}")
+    flags = ("--user", "nobody", "--root-hints", hints, "--trust-anchor", anchor)
+    flags += ("--cache-file", cache_file)
+    control = os.path.join(run, "mxcached.sock")
+    name = "mx1.yada123.com."
+
+    a = start_mxcached(*flags, listen=[("127.0.0.88", 53)], control=control)
+    assert a.control_request({"cmd": "ping"}).get("error") is None
+    assert rrset_of(Client(a, testnet).query(name, "A"), name, "A") is not None
+    start_mxcached.stop(a)
+    assert f"cache file {cache_file}: 1 entries saved" in a.stderr_text(), a.stderr_text()
+    st = os.stat(cache_file)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (nobody.pw_uid, 0o600)
+
+    b = start_mxcached(*flags, listen=[("127.0.0.88", 53)], control=control)
+    assert f"cache file {cache_file}: 1 entries loaded" in b.stderr_text(), b.stderr_text()
+    assert rrset_of(Client(b, testnet).query(name, "A"), name, "A") is not None
+    assert b.stats()["upstream.queries"] == 0
+
+
+def test_cache_directory_not_writable_by_user_is_reported(start_mxcached, testnet, tmp_path):
+    """--user with a cache file in a directory only root may write (a
+    StateDirectory= without User=): said at startup, not at shutdown."""
+    res = start_mxcached("--user", "nobody", "--cache-file", str(tmp_path / "cache.bin"))
+    line = res.wait_for_log(r"not writable by nobody", TIMEOUT)
+    assert line and "[warning]" in line and "will not be saved" in line, res.stderr_text()
+
+
 def test_user_control_socket_cleanup(start_mxcached, testnet):
     """A daemon that drops root removes its control socket at exit when it
     created the socket's directory itself (as it does /run/mxcache): it
@@ -252,7 +301,7 @@ def test_cache_file_survives_a_restart(start_mxcached, testnet, tmp_path):
     cache_file = tmp_path / "cache.bin"
     a, first = _fill_and_stop(start_mxcached, testnet, cache_file, CACHED + [(SHORT, "A")])
     assert cache_file.is_file() and cache_file.stat().st_size > 0
-    assert not (tmp_path / "cache.bin.tmp").exists(), "temporary file left behind"
+    assert not list(tmp_path.glob("cache.bin.tmp*")), "temporary file left behind"
     assert f"cache file {cache_file}: {len(CACHED) + 1} entries saved" in a.stderr_text()
     # SHORT's 2 s run out while no daemon runs: nothing to ask, so the clock.
     time.sleep(max(0.0, first + 2.5 - time.monotonic()))

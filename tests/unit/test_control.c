@@ -551,6 +551,45 @@ dump_order_and_limit(void **state)
 	t_dump_entry(a, 0, "b.example.", "AAAA");
 }
 
+/* More entries than the output cap holds: the answer is cut to fit and
+ * says so, instead of being cut off with the connection. */
+static void
+dump_larger_than_the_output_cap(void **state)
+{
+	struct t_ctl *t = *state;
+	const json_t *a;
+	char name[WIRE_NAME_TEXT_MAX], label[61];
+	size_t n = 100000, shown;
+
+	cache_free(t->cache);
+	t->ctx.cache = t->cache = cache_new((size_t)256 << 20, t_seed);
+	assert_non_null(t->cache);
+	memset(label, 'x', 60);
+	label[60] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%zu.%s.%s.%s.example", i, label, label, label);
+		t_put(t, name, WIRE_T_A);
+	}
+	a = t_run(t, "{\"cmd\": \"dump\", \"limit\": 100000}");
+	shown = json_array_size(json_object_get(a, "entries"));
+	assert_int_equal(t_int(a, "total"), n);
+	assert_true(shown > 1000 && shown < n);
+	assert_true(json_is_true(json_object_get(a, "truncated")));
+	assert_int_equal(t_int(a, "omitted"), n - shown);
+	char *text = json_dumps(a, JSON_COMPACT);
+	assert_non_null(text);
+	assert_true(strlen(text) + 1 <= CONTROL_MAX_OUTPUT - 256 * 1024);
+	free(text);
+	/* Within the cap, nothing is omitted. */
+	a = t_run(t, "{\"cmd\": \"dump\", \"limit\": 10}");
+	assert_int_equal(t_int(a, "omitted"), n - 10);
+	a = t_run(t, "{\"cmd\": \"flush\"}");
+	t_put(t, "a.example", WIRE_T_A);
+	a = t_run(t, "{\"cmd\": \"dump\"}");
+	assert_int_equal(t_int(a, "omitted"), 0);
+	assert_true(json_is_false(json_object_get(a, "truncated")));
+}
+
 static void
 dump_fields(void **state)
 {
@@ -770,6 +809,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(flush_bad_args, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(dump_order_and_limit, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(dump_fields, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(dump_larger_than_the_output_cap, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(dump_skips_expired, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(dump_bad_limit, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(stats_reset, t_setup, t_teardown),

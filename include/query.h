@@ -68,17 +68,17 @@ struct query_hooks {
 };
 
 struct query_options {
-	uint32_t min_ttl;		  /* clamps positive TTLs from below */
-	uint32_t max_ttl;		  /* clamps positive TTLs from above */
-	uint32_t max_negative_ttl;	  /* clamps RFC 2308 negative TTLs */
-	unsigned timeout_ms;		  /* a client waits at most this long */
-	size_t max_inflight;		  /* distinct upstream lookups at once */
-	size_t max_waiters;		  /* clients sharing one lookup */
-	size_t max_background;		  /* chaser and refresh lookups at once */
-	bool refresh;			  /* refresh MX and prefetched entries near expiry */
-	bool serve_stale;		  /* answer from expired entries when upstream fails */
-	uint32_t stale_ttl;		  /* TTL of such answers (RFC 8767: 30 s) */
-	unsigned stale_client_timeout_ms; /* a waiting client gets a stale entry then (0: off) */
+	uint32_t min_ttl;	   /* clamps positive TTLs from below */
+	uint32_t max_ttl;	   /* clamps positive TTLs from above */
+	uint32_t max_negative_ttl; /* clamps RFC 2308 negative TTLs */
+	unsigned timeout_ms;	   /* a client waits at most this long */
+	size_t max_inflight;	   /* distinct upstream lookups at once */
+	size_t max_waiters;	   /* clients sharing one lookup */
+	size_t max_background;	   /* chaser and refresh lookups at once */
+	bool refresh;		   /* refresh MX and prefetched entries near expiry */
+	bool serve_stale;	   /* answer from expired entries when upstream fails */
+	uint32_t stale_ttl;	   /* TTL of such answers (RFC 8767: 30 s) */
+	unsigned stale_client_ms;  /* then a waiting client gets a stale entry (0: off) */
 };
 
 struct query_engine *query_new(struct ev_loop *loop, const struct query_options *opts,

@@ -458,7 +458,7 @@ set_stale_client_timeout(struct config *cfg, const char *arg, char *err, size_t 
 
 	if (!config_uint("stale-client-timeout", arg, 600000, &v, err, errlen))
 		return false;
-	cfg->query.stale_client_timeout_ms = (unsigned)v;
+	cfg->query.stale_client_ms = (unsigned)v;
 	return true;
 }
 
@@ -571,7 +571,7 @@ config_defaults(struct config *cfg)
 					    .refresh = true,
 					    .serve_stale = false,
 					    .stale_ttl = 30,
-					    .stale_client_timeout_ms = 1800};
+					    .stale_client_ms = 1800};
 	cfg->stale_max_age = 86400;
 	cfg->chaser = (struct chaser_options){
 	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};

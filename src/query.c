@@ -340,7 +340,7 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	w->start_us = start_us;
 	w->deadline_ms = start_us / 1000u + qe->opts.timeout_ms;
 	w->stale_ms = freshness_stale_at(start_us / 1000u, qe->opts.timeout_ms,
-					 qe->opts.stale_client_timeout_ms, qe->opts.serve_stale);
+					 qe->opts.stale_client_ms, qe->opts.serve_stale);
 	*f->tail = w;
 	f->tail = &w->next;
 	qe->nwaiting++;

@@ -215,7 +215,7 @@ defaults(void **state)
 	assert_int_equal(c->query.max_inflight, 10000);
 	assert_true(c->query.refresh);
 	assert_false(c->query.serve_stale);
-	assert_int_equal(c->query.stale_client_timeout_ms, 1800);
+	assert_int_equal(c->query.stale_client_ms, 1800);
 	assert_int_equal(c->tcp.max_conns, 512);
 	assert_int_equal(c->tcp.idle_ms, 10000);
 	assert_false(c->foreground);
@@ -349,9 +349,9 @@ stale_client_timeout(void **state)
 	struct config *c = &t->cfg;
 
 	t_ok(t, "--stale-client-timeout", "0", NULL);
-	assert_int_equal(c->query.stale_client_timeout_ms, 0);
+	assert_int_equal(c->query.stale_client_ms, 0);
 	t_ok(t, "--stale-client-timeout", "600000", NULL);
-	assert_int_equal(c->query.stale_client_timeout_ms, 600000);
+	assert_int_equal(c->query.stale_client_ms, 600000);
 	t_bad(t, "--stale-client-timeout", "--stale-client-timeout", "600001", NULL);
 	t_bad(t, "--stale-client-timeout", "--stale-client-timeout", "1.8s", NULL);
 	t_bad(t, "--stale-client-timeout", "--stale-client-timeout", "-1", NULL);

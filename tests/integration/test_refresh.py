@@ -8,7 +8,9 @@ which logs every query it receives with its arrival time.
   own cache would have answered).
 - With the server dead and --serve-stale yes, an expired entry is answered
   stale (TTL 30) within about 1.8 s (the client-response timer), every
-  time; with --serve-stale no, SERVFAIL within the deadline.
+  time, and at once when libunbound has given up on the server and
+  answers SERVFAIL at once; with --serve-stale no, SERVFAIL within the
+  deadline.
 
 Each test prints what the server saw (run with -s to read it).
 """
@@ -19,7 +21,7 @@ import dns.rcode
 import pytest
 
 from fault_server import FaultServer
-from helpers import TIMEOUT, Client, dump_cache, rrset_of, wait_for
+from helpers import TIMEOUT, Client, dump_cache, rrset_of, send_udp_query, wait_for, wait_for_stats
 
 pytestmark = [pytest.mark.mxcache_only, pytest.mark.load]
 
@@ -102,15 +104,33 @@ def _expired(fault_server, res, stored: float):
     )
 
 
-@pytest.mark.parametrize("death", ["closed", "silent"])
+# libunbound gives up on a dead server after about 8.5 s of retries (then
+# answers SERVFAIL at once for it); the probe waits that long at most.
+GIVE_UP = 15.0
+
+
+def _given_up(fault_server, res):
+    """Kills the server and waits until libunbound has marked it down: a
+    lookup for a name never cached ends in libunbound's SERVFAIL."""
+    fault_server.stop()
+    failures = res.stats()["upstream.failures"]
+    s, _ = send_udp_query(res, f"probe.{FaultServer.ZONE}", "A")
+    with s:
+        wait_for_stats(res, lambda st: st["upstream.failures"] > failures, GIVE_UP)
+
+
+@pytest.mark.parametrize("death", ["silent", "closed", "down"])
 @pytest.mark.parametrize("serve_stale", ["yes", "no"])
 def test_expired_entry_when_the_server_is_dead(
     start_mxcached, testnet, fault_server, serve_stale, death
 ):
-    """closed: the server's ports are closed (libunbound sees the refusal
-    and answers SERVFAIL at once); silent: it receives and never answers
-    (libunbound keeps trying past the client's deadline)."""
-    timeout = 5.0 if serve_stale == "yes" else 2.5
+    """silent: the server receives and never answers; closed: its ports
+    are closed (libunbound keeps trying past the client's deadline either
+    way); down: closed, and libunbound has given up on it (its SERVFAIL
+    comes back in a millisecond)."""
+    # Short for SERVFAIL at the deadline; the probe of "down" needs the
+    # lookup kept (twice the timeout) until libunbound gives up.
+    timeout = 2.5 if serve_stale == "no" and death != "down" else 5.0
     res = _daemon(
         start_mxcached, fault_server, "--serve-stale", serve_stale,
         "--query-timeout", str(int(timeout * 1000)),
@@ -120,10 +140,12 @@ def test_expired_entry_when_the_server_is_dead(
     r = client.query(name, "A")
     assert rrset_of(r, name, "A") is not None, r
     _expired(fault_server, res, time.time())
-    if death == "closed":
+    if death == "silent":
+        fault_server.set_mode(name, "drop")
+    elif death == "closed":
         fault_server.stop()
     else:
-        fault_server.set_mode(name, "drop")
+        _given_up(fault_server, res)
     asked = fault_server.count(name)
     t0 = time.monotonic()
     timings = []
@@ -149,6 +171,10 @@ def test_expired_entry_when_the_server_is_dead(
             assert after["cache.stale_served"] == before["cache.stale_served"], after
             # libunbound's SERVFAIL or the deadline, counted either way.
             assert len(moved) == 1 and after[moved[0]] - before[moved[0]] == 1, after
+        if death == "down":
+            # libunbound's SERVFAIL, at once, counted as a failure each time.
+            assert elapsed <= SLACK, f"{elapsed:.3f} s"
+            assert after["upstream.failures"] - before["upstream.failures"] == 1, after
     if death == "silent":
         assert fault_server.count(name) > asked, "the expired entry was not looked up"
     print(

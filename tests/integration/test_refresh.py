@@ -179,6 +179,6 @@ def test_expired_entry_when_the_server_is_dead(
         assert fault_server.count(name) > asked, "the expired entry was not looked up"
     print(
         f"\n{name} serve-stale {serve_stale}, server {death}: answers {', '.join(timings)}; "
-        f"queries the server saw after its death: "
-        f"{len(fault_server.log(name)) - asked} ({_wire_log(fault_server, name, None, t0)})"
+        f"queries the server saw after its death: {len(fault_server.log(name)) - asked} "
+        f"(all it saw, from the first stale query: {_wire_log(fault_server, name, None, t0)})"
     )

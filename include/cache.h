@@ -36,6 +36,7 @@ size_t cache_key_encode(const struct cache_key *key, uint8_t out[CACHE_KEY_MAX])
 /* Flags stored with an answer (cache_insert's aflags). */
 #define CACHE_ANSWER_SECURE 0x1u     /* DNSSEC-validated */
 #define CACHE_ANSWER_PREFETCHED 0x2u /* fetched before any client asked */
+#define CACHE_ANSWER_SPARE 0x4u	     /* fetched on upstream's spare lane */
 
 /* What a lookup hands back; valid until the next call that changes the cache. */
 struct cache_answer {
@@ -45,6 +46,7 @@ struct cache_answer {
 	uint64_t expires_ms;
 	bool secure;
 	bool prefetched;
+	bool spare; /* CACHE_ANSWER_SPARE: a refresh asks the other lane */
 	uint32_t hits;
 };
 

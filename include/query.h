@@ -81,6 +81,7 @@ struct query_options {
 	bool refresh;		   /* refresh MX and prefetched entries near expiry */
 	bool serve_stale;	   /* answer from expired entries when upstream fails */
 	uint32_t stale_ttl;	   /* TTL of such answers (RFC 8767: 30 s) */
+	unsigned stale_client_ms;  /* then a waiting client gets a stale entry (0: off) */
 };
 
 struct query_engine *query_new(struct ev_loop *loop, const struct query_options *opts,

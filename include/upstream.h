@@ -3,6 +3,12 @@
  *
  * libunbound runs its resolver in a thread; results come back through a
  * pipe that this module watches, so callbacks run on the loop thread.
+ *
+ * Two libunbound contexts ("lanes"), each with caches of its own. There
+ * is no per-query way past libunbound's message cache, which hands a
+ * repeated question its ageing copy; a refresh asked on the lane that did
+ * not fetch the entry finds no live copy there, so it reaches the
+ * authority (delegations come from that lane's own RRset cache).
  */
 #ifndef MXCACHE_UPSTREAM_H
 #define MXCACHE_UPSTREAM_H
@@ -14,6 +20,12 @@
 struct ev_loop;
 struct upstream;
 struct upstream_req;
+
+enum upstream_lane {
+	UPSTREAM_MAIN,	/* client lookups and the chaser */
+	UPSTREAM_SPARE, /* refreshes of entries the main lane fetched */
+	UPSTREAM_LANES,
+};
 
 struct upstream_options {
 	const char *root_hints;	  /* NULL: libunbound's built-in hints */
@@ -33,6 +45,7 @@ struct upstream_result {
 	bool secure;
 	bool bogus;
 	const char *why_bogus;
+	enum upstream_lane lane; /* the lane that answered */
 };
 
 typedef void (*upstream_cb)(void *arg, const struct upstream_result *res);
@@ -44,8 +57,8 @@ struct upstream *upstream_new(struct ev_loop *loop, const struct upstream_option
 			      size_t errlen);
 void upstream_free(struct upstream *up);
 
-/* Starts libunbound's thread with a priming lookup for the root's name
- * servers. The thread reads the root hints when it starts: call this
+/* Starts libunbound's threads with a priming lookup for the root's name
+ * servers on each lane. The thread reads the root hints when it starts: call this
  * before dropping privileges, and after daemonizing (fork keeps no
  * threads). */
 bool upstream_start(struct upstream *up, char *err, size_t errlen);
@@ -55,8 +68,9 @@ const char *upstream_anchor(const struct upstream *up);
 
 /* Starts a lookup; cb runs later on the loop thread, exactly once, unless
  * the request is cancelled first. NULL on failure. */
-struct upstream_req *upstream_resolve(struct upstream *up, const char *name, uint16_t qtype,
-				      uint16_t qclass, upstream_cb cb, void *arg);
+struct upstream_req *upstream_resolve(struct upstream *up, enum upstream_lane lane,
+				      const char *name, uint16_t qtype, uint16_t qclass,
+				      upstream_cb cb, void *arg);
 void upstream_cancel(struct upstream *up, struct upstream_req *req);
 
 size_t upstream_in_flight(const struct upstream *up);

@@ -208,6 +208,7 @@ cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, 
 				       .expires_ms = now_ms + (uint64_t)ttl * 1000u,
 				       .secure = (aflags & CACHE_ANSWER_SECURE) != 0,
 				       .prefetched = (aflags & CACHE_ANSWER_PREFETCHED) != 0,
+				       .spare = (aflags & CACHE_ANSWER_SPARE) != 0,
 				       .hits = 0};
 	e->hnext = c->buckets[hash & (c->nbuckets - 1)];
 	c->buckets[hash & (c->nbuckets - 1)] = e;

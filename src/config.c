@@ -53,6 +53,7 @@ static bool set_cache_file(struct config *cfg, const char *arg, char *err, size_
 static bool set_serve_stale(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_stale_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_stale_max_age(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_stale_client_timeout(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_ratelimit(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool config_string(char **slot, const char *arg);
 static bool set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -103,6 +104,8 @@ static const struct config_opt config_opts[] = {
     {"stale-ttl", 0, "SECONDS", set_stale_ttl, "TTL of stale answers (30)"},
     {"stale-max-age", 0, "SECONDS", set_stale_max_age,
      "serve entries at most this long past expiry (86400)"},
+    {"stale-client-timeout", 0, "MS", set_stale_client_timeout,
+     "with serve-stale, answer a waiting client stale after this long (1800; 0: off)"},
     {"ratelimit", 0, "QPS", set_ratelimit, "UDP queries per second per client, then drop (0: off)"},
     {"cache-file", 0, "PATH", set_cache_file, "save the cache here on shutdown, load it on start"},
     {"user", 'u', "NAME", set_user, "drop root for this user once the sockets are bound"},
@@ -506,6 +509,17 @@ set_stale_max_age(struct config *cfg, const char *arg, char *err, size_t errlen)
 }
 
 static bool
+set_stale_client_timeout(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("stale-client-timeout", arg, 600000, &v, err, errlen))
+		return false;
+	cfg->query.stale_client_ms = (unsigned)v;
+	return true;
+}
+
+static bool
 set_ratelimit(struct config *cfg, const char *arg, char *err, size_t errlen)
 {
 	unsigned long v;
@@ -614,7 +628,8 @@ config_defaults(struct config *cfg)
 					    .jostle_ms = 200,
 					    .refresh = true,
 					    .serve_stale = false,
-					    .stale_ttl = 30};
+					    .stale_ttl = 30,
+					    .stale_client_ms = 1800};
 	cfg->stale_max_age = 86400;
 	cfg->chaser = (struct chaser_options){
 	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};

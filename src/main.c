@@ -456,13 +456,15 @@ main(int argc, char **argv)
 	log_info("mxcached ready (trust anchor: %s, cache %zu bytes)", upstream_anchor(d.up),
 		 d.cfg.cache_size);
 	(void)notify_send(d.notify, "READY=1");
-	log_debug("settings: query timeout %u ms, TTLs %u..%u s (negative %u s), chaser %s "
-		  "(max %u, tlsa %s, additional %s), prefetch %s, serve-stale %s, ratelimit %u",
-		  d.cfg.query.timeout_ms, d.cfg.query.min_ttl, d.cfg.query.max_ttl,
-		  d.cfg.query.max_negative_ttl, d.cfg.chaser.enabled ? "on" : "off",
-		  d.cfg.chaser.max_exchangers, d.cfg.chaser.tlsa ? "on" : "off",
-		  d.cfg.chaser.additional ? "on" : "off", d.cfg.query.refresh ? "on" : "off",
-		  d.cfg.query.serve_stale ? "on" : "off", d.cfg.ratelimit);
+	log_debug(
+	    "settings: query timeout %u ms, TTLs %u..%u s (negative %u s), chaser %s "
+	    "(max %u, tlsa %s, additional %s), prefetch %s, serve-stale %s (client timer %u ms), "
+	    "ratelimit %u",
+	    d.cfg.query.timeout_ms, d.cfg.query.min_ttl, d.cfg.query.max_ttl,
+	    d.cfg.query.max_negative_ttl, d.cfg.chaser.enabled ? "on" : "off",
+	    d.cfg.chaser.max_exchangers, d.cfg.chaser.tlsa ? "on" : "off",
+	    d.cfg.chaser.additional ? "on" : "off", d.cfg.query.refresh ? "on" : "off",
+	    d.cfg.query.serve_stale ? "on" : "off", d.cfg.query.stale_client_ms, d.cfg.ratelimit);
 	ev_run(d.loop, 0);
 	mxcached_teardown(&d);
 	log_info("stopped");

@@ -12,6 +12,7 @@
 #include "budget.h"
 #include "cache.h"
 #include "clock.h"
+#include "freshness.h"
 #include "ratelimit.h"
 #include "siphash.h"
 #include "stats.h"
@@ -28,6 +29,7 @@ struct query_waiter {
 	struct query_client *client;
 	uint64_t start_us;
 	uint64_t deadline_ms;
+	uint64_t stale_ms; /* may be answered stale from then on (0: never) */
 	struct wire_query q;
 };
 
@@ -48,6 +50,8 @@ struct query_inflight {
 	uint64_t zone; /* what budget charged this lookup to */
 	/* Every lookup in flight, oldest first: who gives way when full. */
 	struct query_inflight *older, *newer;
+	enum upstream_lane lane;
+	bool no_stale; /* a waiter's stale timer found no stale entry */
 	ev_timer deadline;
 };
 
@@ -370,6 +374,8 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	w->next = NULL;
 	w->start_us = start_us;
 	w->deadline_ms = start_us / 1000u + qe->opts.timeout_ms;
+	w->stale_ms = freshness_stale_at(start_us / 1000u, qe->opts.timeout_ms,
+					 qe->opts.stale_client_ms, qe->opts.serve_stale);
 	*f->tail = w;
 	f->tail = &w->next;
 	qe->nwaiting++;
@@ -443,17 +449,14 @@ query_refuse_start(struct query_engine *qe, enum budget_verdict why)
 }
 
 /* A hit in the last tenth of the TTL of an entry worth keeping warm asks
- * upstream again in the background (and lets libunbound's own prefetch
- * refresh its cache), so a popular MX never goes cold. */
+ * the authorities again in the background (query_start picks the lane),
+ * so a popular MX never goes cold; clients get the old entry meanwhile. */
 static void
 query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
 		    const struct cache_answer *a, uint64_t now_ms)
 {
-	uint64_t total = a->expires_ms - a->stored_ms, left = a->expires_ms - now_ms;
-
-	if (!qe->opts.refresh || left * 10 > total)
-		return;
-	if (key->qtype != WIRE_T_MX && !a->prefetched)
+	if (!qe->opts.refresh || !freshness_refresh_due(a->stored_ms, a->expires_ms, now_ms,
+							key->qtype == WIRE_T_MX || a->prefetched))
 		return;
 	if (query_prefetch(qe, key, QUERY_REFRESH) == QUERY_PREFETCH_STARTED)
 		qe->stats->refreshes++;
@@ -488,9 +491,14 @@ query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t 
 	f->origin = origin;
 	f->zone = zone;
 	f->started_us = now_us;
+	f->lane = UPSTREAM_MAIN;
+	if (origin == QUERY_REFRESH) {
+		const struct cache_answer *a = cache_peek(qe->cache, key, now_us / 1000u);
+		f->lane = freshness_refresh_lane(a && a->spare ? UPSTREAM_SPARE : UPSTREAM_MAIN);
+	}
 	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
-	    !(f->req = upstream_resolve(qe->up, text, key->qtype, key->qclass, query_upstream_done,
-					f)))
+	    !(f->req = upstream_resolve(qe->up, f->lane, text, key->qtype, key->qclass,
+					query_upstream_done, f)))
 		goto fail;
 	qe->stats->upstream_queries++;
 	ev_init(&f->deadline, query_deadline);
@@ -582,22 +590,30 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 {
 	struct query_inflight *f = arg;
 	struct query_engine *qe = f->qe;
+	bool cd = (f->key.flags & CACHE_KEY_CD) != 0;
 	size_t len = 0;
 
 	f->req = NULL;
 	stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
+	if (res->ok && (!res->bogus || cd))
+		len = query_prepare(qe, f, res);
 	bool secure = res->ok && res->secure && !res->bogus;
-	if (res->ok && res->bogus && !(f->key.flags & CACHE_KEY_CD)) {
+	switch (freshness_outcome(res->ok, res->bogus, cd, len > 0,
+				  len ? WIRE_RCODE(wire_get16(qe->scratch + 2)) : 0)) {
+	case FRESHNESS_ANSWER:
+		break;
+	case FRESHNESS_BOGUS:
 		qe->stats->upstream_bogus++;
-	} else if (!res->ok || (len = query_prepare(qe, f, res)) == 0) {
+		len = 0;
+		break;
+	case FRESHNESS_FAILED:
 		qe->stats->upstream_failures++;
 		if ((len = query_stale(qe, &f->key)) > 0) {
 			qe->stats->stale_served += f->nwaiters;
-			query_answer_waiters(f, qe->scratch, len, false);
-			query_unlink(qe, f);
-			free(f);
+			query_finish(f, qe->scratch, len, false);
 			return;
 		}
+		break;
 	}
 	query_answer_waiters(f, len ? qe->scratch : NULL, len, secure);
 	/* After the clients had their answer: the chaser's work never delays it. */
@@ -624,7 +640,7 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	wire_put16(p, 0);
 	wire_put16(p + 2, (uint16_t)(wire_get16(p + 2) & ~WIRE_AD));
 	if (WIRE_RCODE(wire_get16(p + 2)) == WIRE_SERVFAIL)
-		return len; /* passed on, never cached */
+		return len; /* a failure (freshness_outcome), never cached */
 	bool negative = query_negative(p, len, f->key.qtype);
 	uint32_t ttl = query_ttl(qe, p, len, negative);
 	/* What clients see follows the clamps too (as Unbound's cache-min-ttl):
@@ -636,6 +652,8 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	unsigned aflags = (res->secure && !res->bogus) ? CACHE_ANSWER_SECURE : 0;
 	if (f->origin != QUERY_CLIENT && f->key.qtype != WIRE_T_MX)
 		aflags |= CACHE_ANSWER_PREFETCHED;
+	if (res->lane == UPSTREAM_SPARE)
+		aflags |= CACHE_ANSWER_SPARE;
 	if (ttl > 0)
 		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
 	return len;
@@ -683,14 +701,16 @@ query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len, bool n
 	return ttl > qe->opts.max_ttl ? qe->opts.max_ttl : ttl;
 }
 
-/* The timer follows the oldest waiter; with none left, the lookup runs on
- * for a while to fill the cache, then is given up. */
+/* The timer follows the oldest waiter (its stale time, then its
+ * deadline); with none left, the lookup runs on for a while to fill the
+ * cache, then is given up. */
 static void
 query_arm(struct query_inflight *f, uint64_t now_ms)
 {
-	uint64_t when = f->waiters ? f->waiters->deadline_ms
-				   : f->started_us / 1000u +
-					 (uint64_t)QUERY_ORPHAN_TIMEOUTS * f->qe->opts.timeout_ms;
+	uint64_t when =
+	    f->waiters
+		? freshness_waiter_next(f->waiters->deadline_ms, f->waiters->stale_ms, !f->no_stale)
+		: f->started_us / 1000u + (uint64_t)QUERY_ORPHAN_TIMEOUTS * f->qe->opts.timeout_ms;
 	double delay = when > now_ms ? (double)(when - now_ms) / 1000.0 : 0.0;
 
 	ev_timer_stop(f->qe->loop, &f->deadline);
@@ -713,13 +733,25 @@ query_deadline(struct ev_loop *loop, ev_timer *t, int revents)
 		query_finish(f, NULL, 0, false);
 		return;
 	}
-	size_t stale = f->waiters && f->waiters->deadline_ms <= now ? query_stale(qe, &f->key) : 0;
-	while (f->waiters && f->waiters->deadline_ms <= now) {
+	/* Waiters are in arrival order: the first one with nothing due ends
+	 * the walk. The stale entry is looked up once, when first needed. */
+	size_t stale = 0;
+	bool looked = false;
+	while (f->waiters) {
 		struct query_waiter *w = f->waiters;
+		enum freshness_wait due =
+		    freshness_waiter(w->deadline_ms, w->stale_ms, now, !f->no_stale);
+		if (due != FRESHNESS_WAIT && !looked) {
+			looked = true;
+			f->no_stale = (stale = query_stale(qe, &f->key)) == 0;
+		}
+		if (due == FRESHNESS_WAIT || (due == FRESHNESS_TRY_STALE && !stale))
+			break;
 		f->waiters = w->next;
 		f->nwaiters--;
 		qe->nwaiting--;
-		qe->stats->upstream_timeouts++;
+		if (due == FRESHNESS_EXPIRED)
+			qe->stats->upstream_timeouts++;
 		if (stale) {
 			qe->stats->stale_served++;
 			query_reply_answer(qe, w->client, &w->q, qe->scratch, stale, 0, false);

@@ -13,32 +13,36 @@
 #include <unbound.h>
 #include <unistd.h>
 
-struct upstream {
+struct upstream_ctx {
 	struct ub_ctx *ctx;
-	struct ev_loop *loop;
 	ev_io io;
+	struct upstream_req *priming; /* ours, not a caller's: cancelled at free */
+};
+
+struct upstream {
+	struct upstream_ctx lanes[UPSTREAM_LANES];
+	struct ev_loop *loop;
 	size_t in_flight;
 	char *anchor;
-	struct upstream_req *priming; /* ours, not a caller's: cancelled at free */
 };
 
 struct upstream_req {
 	struct upstream *up;
+	enum upstream_lane lane;
 	upstream_cb cb;
 	void *arg;
 	int async_id;
 };
 
-/* Defaults a busy resolver needs; user options are applied after these. */
+/* Defaults a busy resolver needs, for both lanes; user options are
+ * applied after these. libunbound's library worker never prefetches
+ * (only the daemon's does), so "prefetch" would do nothing here. */
 static const char *const upstream_defaults[][2] = {
     {"outgoing-range:", "4096"},
     {"num-queries-per-thread:", "2048"},
     {"infra-cache-max-rtt:", "3000"},
     {"msg-cache-size:", "8m"},
     {"rrset-cache-size:", "16m"},
-    /* A lookup in the last tenth of a TTL refreshes libunbound's cache in
-     * the background: what makes our own near-expiry refresh pay off. */
-    {"prefetch:", "yes"},
     /* With minimisation, a cold AAAA lookup below a known zone cut first
      * asks the full name with type A (one more round trip), so exchangers'
      * AAAA records would arrive a round trip after their A; the full name
@@ -46,13 +50,25 @@ static const char *const upstream_defaults[][2] = {
     {"qname-minimisation:", "no"},
 };
 
-static int upstream_configure(struct upstream *up, const struct upstream_options *opts, char *err,
-			      size_t errlen);
-static int upstream_set(struct upstream *up, const char *name, const char *value, char *err,
+/* The spare lane only carries refreshes: its message cache answers
+ * nothing worth keeping (ours holds the answers) and its RRset cache only
+ * needs the delegations of names in use. */
+static const char *const upstream_spare_defaults[][2] = {
+    {"msg-cache-size:", "1m"},
+    {"rrset-cache-size:", "4m"},
+};
+
+static int upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane lane,
+			      const struct upstream_options *opts, char *err, size_t errlen);
+static int upstream_set(struct ub_ctx *ctx, const char *name, const char *value, char *err,
 			size_t errlen);
-static int upstream_add_stub(struct upstream *up, const char *spec, char *err, size_t errlen);
-static int upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, char *err,
-			       size_t errlen);
+static int upstream_set_table(struct ub_ctx *ctx, const char *const table[][2], size_t n, char *err,
+			      size_t errlen);
+static int upstream_add_stub(struct ub_ctx *ctx, const char *spec, char *err, size_t errlen);
+static int upstream_choose_anchor(struct upstream *up, const struct upstream_options *opts,
+				  char *err, size_t errlen);
+static int upstream_lane_new(struct upstream *up, enum upstream_lane lane,
+			     const struct upstream_options *opts, char *err, size_t errlen);
 static bool upstream_check_file(const char *path, const char *what, char *err, size_t errlen);
 static void upstream_primed(void *arg, const struct upstream_result *res);
 static void upstream_readable(struct ev_loop *loop, ev_io *w, int revents);
@@ -76,9 +92,9 @@ upstream_check_file(const char *path, const char *what, char *err, size_t errlen
 }
 
 static int
-upstream_set(struct upstream *up, const char *name, const char *value, char *err, size_t errlen)
+upstream_set(struct ub_ctx *ctx, const char *name, const char *value, char *err, size_t errlen)
 {
-	int r = ub_ctx_set_option(up->ctx, name, value);
+	int r = ub_ctx_set_option(ctx, name, value);
 
 	if (r != 0)
 		snprintf(err, errlen, "unbound option %s %s: %s", name, value, ub_strerror(r));
@@ -86,7 +102,17 @@ upstream_set(struct upstream *up, const char *name, const char *value, char *err
 }
 
 static int
-upstream_add_stub(struct upstream *up, const char *spec, char *err, size_t errlen)
+upstream_set_table(struct ub_ctx *ctx, const char *const table[][2], size_t n, char *err,
+		   size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (upstream_set(ctx, table[i][0], table[i][1], err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+upstream_add_stub(struct ub_ctx *ctx, const char *spec, char *err, size_t errlen)
 {
 	char zone[256];
 	const char *eq = strchr(spec, '=');
@@ -98,7 +124,7 @@ upstream_add_stub(struct upstream *up, const char *spec, char *err, size_t errle
 	}
 	memcpy(zone, spec, (size_t)(eq - spec));
 	zone[eq - spec] = '\0';
-	if ((r = ub_ctx_set_stub(up->ctx, zone, eq + 1, 0)) != 0) {
+	if ((r = ub_ctx_set_stub(ctx, zone, eq + 1, 0)) != 0) {
 		snprintf(err, errlen, "stub '%s': %s", spec, ub_strerror(r));
 		return -1;
 	}
@@ -111,11 +137,10 @@ upstream_add_stub(struct upstream *up, const char *spec, char *err, size_t errle
  * every answer bogus.
  */
 static int
-upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, char *err,
-		    size_t errlen)
+upstream_choose_anchor(struct upstream *up, const struct upstream_options *opts, char *err,
+		       size_t errlen)
 {
 	const char *ta = opts->trust_anchor;
-	int r;
 
 	if (!ta) {
 		bool own_root = opts->root_hints != NULL;
@@ -129,49 +154,51 @@ upstream_set_anchor(struct upstream *up, const struct upstream_options *opts, ch
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (strcmp(ta, "none") == 0)
-		return 0;
-	if (!upstream_check_file(ta, "trust anchor", err, errlen))
+	if (strcmp(ta, "none") != 0 && !upstream_check_file(ta, "trust anchor", err, errlen))
 		return -1;
-	if ((r = ub_ctx_add_ta_file(up->ctx, ta)) != 0) {
-		snprintf(err, errlen, "trust anchor %s: %s", ta, ub_strerror(r));
-		return -1;
-	}
 	return 0;
 }
 
 static int
-upstream_configure(struct upstream *up, const struct upstream_options *opts, char *err,
-		   size_t errlen)
+upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane lane,
+		   const struct upstream_options *opts, char *err, size_t errlen)
 {
 	bool local_servers = opts->root_hints || opts->nstubs || opts->nforwards;
+	int r;
 
-	for (size_t i = 0; i < sizeof(upstream_defaults) / sizeof(upstream_defaults[0]); i++)
-		if (upstream_set(up, upstream_defaults[i][0], upstream_defaults[i][1], err,
-				 errlen) != 0)
-			return -1;
+	if (upstream_set_table(ctx, upstream_defaults,
+			       sizeof(upstream_defaults) / sizeof(upstream_defaults[0]), err,
+			       errlen) != 0)
+		return -1;
+	if (lane == UPSTREAM_SPARE &&
+	    upstream_set_table(ctx, upstream_spare_defaults,
+			       sizeof(upstream_spare_defaults) / sizeof(upstream_spare_defaults[0]),
+			       err, errlen) != 0)
+		return -1;
 	/* Servers the operator named may live on loopback (tests, a local
 	 * authoritative server); for the real root, keep unbound's guard. */
-	if (local_servers && upstream_set(up, "do-not-query-localhost:", "no", err, errlen) != 0)
+	if (local_servers && upstream_set(ctx, "do-not-query-localhost:", "no", err, errlen) != 0)
 		return -1;
 	if (opts->root_hints) {
 		if (!upstream_check_file(opts->root_hints, "root hints", err, errlen))
 			return -1;
-		if (upstream_set(up, "root-hints:", opts->root_hints, err, errlen) != 0)
+		if (upstream_set(ctx, "root-hints:", opts->root_hints, err, errlen) != 0)
 			return -1;
 	}
 	for (size_t i = 0; i < opts->nstubs; i++)
-		if (upstream_add_stub(up, opts->stubs[i], err, errlen) != 0)
+		if (upstream_add_stub(ctx, opts->stubs[i], err, errlen) != 0)
 			return -1;
 	for (size_t i = 0; i < opts->nforwards; i++) {
-		int r = ub_ctx_set_fwd(up->ctx, opts->forwards[i]);
+		r = ub_ctx_set_fwd(ctx, opts->forwards[i]);
 		if (r != 0) {
 			snprintf(err, errlen, "forward %s: %s", opts->forwards[i], ub_strerror(r));
 			return -1;
 		}
 	}
-	if (upstream_set_anchor(up, opts, err, errlen) != 0)
+	if (strcmp(up->anchor, "none") != 0 && (r = ub_ctx_add_ta_file(ctx, up->anchor)) != 0) {
+		snprintf(err, errlen, "trust anchor %s: %s", up->anchor, ub_strerror(r));
 		return -1;
+	}
 	for (size_t i = 0; i < opts->noptions; i++) {
 		char name[128];
 		const char *colon = strchr(opts->options[i], ':');
@@ -183,9 +210,40 @@ upstream_configure(struct upstream *up, const struct upstream_options *opts, cha
 		}
 		memcpy(name, opts->options[i], n);
 		name[n] = '\0';
-		if (upstream_set(up, name, colon + 1, err, errlen) != 0)
+		if (upstream_set(ctx, name, colon + 1, err, errlen) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+upstream_lane_new(struct upstream *up, enum upstream_lane lane, const struct upstream_options *opts,
+		  char *err, size_t errlen)
+{
+	struct upstream_ctx *l = &up->lanes[lane];
+	int r;
+
+	if (!(l->ctx = ub_ctx_create())) {
+		snprintf(err, errlen, "cannot create the libunbound context");
+		return -1;
+	}
+	if (upstream_configure(up, l->ctx, lane, opts, err, errlen) != 0)
+		return -1;
+	if ((r = ub_ctx_async(l->ctx, 1)) != 0) {
+		snprintf(err, errlen, "libunbound threads: %s", ub_strerror(r));
+		return -1;
+	}
+	/* libunbound reads root hints and trust anchors when it finalizes its
+	 * context, normally at the first lookup: after privileges are dropped.
+	 * Removing local data (none) finalizes it now, still as root, without
+	 * starting its thread, and reports broken files at startup. */
+	if ((r = ub_ctx_data_remove(l->ctx, "mxcache.invalid.")) != 0) {
+		snprintf(err, errlen, "libunbound setup: %s", ub_strerror(r));
+		return -1;
+	}
+	ev_io_init(&l->io, upstream_readable, ub_fd(l->ctx), EV_READ);
+	l->io.data = l->ctx;
+	ev_io_start(up->loop, &l->io);
 	return 0;
 }
 
@@ -193,36 +251,20 @@ struct upstream *
 upstream_new(struct ev_loop *loop, const struct upstream_options *opts, char *err, size_t errlen)
 {
 	struct upstream *up = calloc(1, sizeof(*up));
-	int r;
 
-	if (!up || !(up->ctx = ub_ctx_create())) {
-		snprintf(err, errlen, "cannot create the libunbound context");
-		free(up);
+	if (!up) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	up->loop = loop;
-	if (upstream_configure(up, opts, err, errlen) != 0)
+	if (upstream_choose_anchor(up, opts, err, errlen) != 0)
 		goto fail;
-	if ((r = ub_ctx_async(up->ctx, 1)) != 0) {
-		snprintf(err, errlen, "libunbound threads: %s", ub_strerror(r));
-		goto fail;
-	}
-	/* libunbound reads root hints and trust anchors when it finalizes its
-	 * context, normally at the first lookup: after privileges are dropped.
-	 * Removing local data (none) finalizes it now, still as root, without
-	 * starting its thread, and reports broken files at startup. */
-	if ((r = ub_ctx_data_remove(up->ctx, "mxcache.invalid.")) != 0) {
-		snprintf(err, errlen, "libunbound setup: %s", ub_strerror(r));
-		goto fail;
-	}
-	ev_io_init(&up->io, upstream_readable, ub_fd(up->ctx), EV_READ);
-	up->io.data = up;
-	ev_io_start(loop, &up->io);
+	for (int lane = 0; lane < UPSTREAM_LANES; lane++)
+		if (upstream_lane_new(up, (enum upstream_lane)lane, opts, err, errlen) != 0)
+			goto fail;
 	return up;
 fail:
-	ub_ctx_delete(up->ctx);
-	free(up->anchor);
-	free(up);
+	upstream_free(up);
 	return NULL;
 }
 
@@ -231,10 +273,15 @@ upstream_free(struct upstream *up)
 {
 	if (!up)
 		return;
-	if (up->priming)
-		upstream_cancel(up, up->priming);
-	ev_io_stop(up->loop, &up->io);
-	ub_ctx_delete(up->ctx);
+	for (int lane = 0; lane < UPSTREAM_LANES; lane++) {
+		struct upstream_ctx *l = &up->lanes[lane];
+		if (l->priming)
+			upstream_cancel(up, l->priming);
+		if (l->ctx) {
+			ev_io_stop(up->loop, &l->io);
+			ub_ctx_delete(l->ctx);
+		}
+	}
 	free(up->anchor);
 	free(up);
 }
@@ -242,19 +289,22 @@ upstream_free(struct upstream *up)
 static void
 upstream_primed(void *arg, const struct upstream_result *res)
 {
-	struct upstream *up = arg;
+	struct upstream_req **slot = arg;
 
 	(void)res;
-	up->priming = NULL;
+	*slot = NULL;
 }
 
 bool
 upstream_start(struct upstream *up, char *err, size_t errlen)
 {
-	if (!(up->priming =
-		  upstream_resolve(up, ".", 2 /* NS */, 1 /* IN */, upstream_primed, up))) {
-		snprintf(err, errlen, "libunbound: cannot start its resolver thread");
-		return false;
+	for (int lane = 0; lane < UPSTREAM_LANES; lane++) {
+		struct upstream_ctx *l = &up->lanes[lane];
+		if (!(l->priming = upstream_resolve(up, (enum upstream_lane)lane, ".", 2 /* NS */,
+						    1 /* IN */, upstream_primed, &l->priming))) {
+			snprintf(err, errlen, "libunbound: cannot start its resolver thread");
+			return false;
+		}
 	}
 	return true;
 }
@@ -274,11 +324,9 @@ upstream_in_flight(const struct upstream *up)
 static void
 upstream_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct upstream *up = w->data;
-
 	(void)loop;
 	(void)revents;
-	ub_process(up->ctx);
+	ub_process(w->data);
 }
 
 static void
@@ -295,6 +343,7 @@ upstream_done(void *arg, int err, struct ub_result *result)
 		res.bogus = result->bogus != 0;
 		res.why_bogus = result->why_bogus;
 	}
+	res.lane = req->lane;
 	req->up->in_flight--;
 	req->cb(req->arg, &res);
 	if (result)
@@ -303,18 +352,19 @@ upstream_done(void *arg, int err, struct ub_result *result)
 }
 
 struct upstream_req *
-upstream_resolve(struct upstream *up, const char *name, uint16_t qtype, uint16_t qclass,
-		 upstream_cb cb, void *arg)
+upstream_resolve(struct upstream *up, enum upstream_lane lane, const char *name, uint16_t qtype,
+		 uint16_t qclass, upstream_cb cb, void *arg)
 {
 	struct upstream_req *req = malloc(sizeof(*req));
 
 	if (!req)
 		return NULL;
 	req->up = up;
+	req->lane = lane;
 	req->cb = cb;
 	req->arg = arg;
-	if (ub_resolve_async(up->ctx, name, qtype, qclass, req, upstream_done, &req->async_id) !=
-	    0) {
+	if (ub_resolve_async(up->lanes[lane].ctx, name, qtype, qclass, req, upstream_done,
+			     &req->async_id) != 0) {
 		free(req);
 		return NULL;
 	}
@@ -327,7 +377,7 @@ upstream_cancel(struct upstream *up, struct upstream_req *req)
 {
 	/* Whether or not libunbound still knew the id, it will not call back
 	 * for it once ub_cancel returns: the request is ours to free. */
-	(void)ub_cancel(up->ctx, req->async_id);
+	(void)ub_cancel(up->lanes[req->lane].ctx, req->async_id);
 	up->in_flight--;
 	free(req);
 }

@@ -9,8 +9,9 @@ question's name: the mode set for that name with set_mode(), else the first
 label's prefix before "-" ("drop-1.faulty.com." is answered in "drop" mode),
 else "answer":
 
-    answer    A FaultServer.ADDRESS with TTL FaultServer.ttl (NODATA for
-              other types; the apex has its SOA and NS)
+    answer    A FaultServer.ADDRESS and MX 10 <the name itself> with TTL
+              FaultServer.ttl (NODATA for other types; the apex has its SOA
+              and NS)
     slow      the same answer, FaultServer.delay seconds late
     slowaddr  the same answer, A and AAAA FaultServer.delay seconds late
               (an MX question at once: the chaser's lookups are the late ones)
@@ -25,9 +26,11 @@ else "answer":
               sends to turn one MX lookup into many against a third
               party; other types as "answer"
 
-Every query it receives is recorded (name, type, transport) before it is
-answered, and wait_for() lets a test wait for one: the readiness signal that
-the daemon has sent a lookup upstream.
+Every query it receives is recorded (name, type, transport, time) before it
+is answered, and wait_for() lets a test wait for one: the readiness signal
+that the daemon has sent a lookup upstream. stop() takes the server off the
+network (its ports closed: queries get ICMP port unreachable), as a dead
+server is.
 """
 
 import heapq
@@ -55,6 +58,7 @@ class Received(NamedTuple):
     name: str  # lower case, with the trailing dot
     rdtype: str
     transport: str  # "udp" or "tcp"
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class FaultServer:
@@ -116,36 +120,50 @@ class FaultServer:
         with self._cond:
             return sum(1 for r in self.received if predicate(r.name))
 
-    def count(self, name: str) -> int:
-        """Queries received for `name` so far (any type, any transport)."""
+    def count(self, name: str, rdtype: str = None) -> int:
+        """Queries received for `name` so far (of type `rdtype`, or any;
+        any transport)."""
         with self._cond:
-            return self._count(name)
+            return self._count(name, rdtype)
 
-    def _count(self, name: str) -> int:
+    def log(self, name: str, rdtype: str = None) -> list:
+        """The Received records for `name` (and `rdtype`), oldest first."""
         want = name.lower().rstrip(".") + "."
-        return sum(1 for r in self.received if r.name == want)
+        with self._cond:
+            return [r for r in self.received if r.name == want and rdtype in (None, r.rdtype)]
 
-    def wait_for(self, name: str, timeout: float, count: int = 1) -> bool:
-        """True once `count` queries for `name` have arrived (waits up to
-        `timeout`)."""
+    def _count(self, name: str, rdtype: str = None) -> int:
+        want = name.lower().rstrip(".") + "."
+        return sum(1 for r in self.received if r.name == want and rdtype in (None, r.rdtype))
+
+    def wait_for(self, name: str, timeout: float, rdtype: str = None, count: int = 1) -> bool:
+        """True once `count` queries for `name` (of type `rdtype`) have
+        arrived (waits up to `timeout`)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._count(name) < count:
+            while self._count(name, rdtype) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(left)
             return True
 
-    def close(self):
+    def stop(self):
+        """Closes every socket: from now on the server is dead."""
+        if self._thread is None:
+            return
         os.write(self._stop_w, b"x")
         self._thread.join(5)
+        self._thread = None
         for key in list(self._sel.get_map().values()):
             if key.fileobj is not self._stop_r:
                 key.fileobj.close()
         self._sel.close()
         os.close(self._stop_r)
         os.close(self._stop_w)
+
+    def close(self):
+        self.stop()
 
     # ------------------------------------------------------------- the loop
 
@@ -163,11 +181,12 @@ class FaultServer:
                 except OSError:
                     pass  # the peer is gone
 
-    def _record(self, q: dns.message.Message, transport: str):
+    def _record(self, q: dns.message.Message, transport: str, at: float):
         with self._cond:
             for rr in q.question:
                 name = rr.name.to_text().lower()
-                self.received.append(Received(name, dns.rdatatype.to_text(rr.rdtype), transport))
+                rdtype = dns.rdatatype.to_text(rr.rdtype)
+                self.received.append(Received(name, rdtype, transport, at))
             self._cond.notify_all()
 
     def _on_udp(self, sock):
@@ -242,7 +261,7 @@ class FaultServer:
             q = dns.message.from_wire(wire)
         except Exception:
             return None
-        self._record(q, transport)
+        self._record(q, transport, time.monotonic())
         if len(q.question) != 1:
             return None
         qname, rdtype = q.question[0].name, q.question[0].rdtype
@@ -289,6 +308,8 @@ class FaultServer:
         elif rdtype == dns.rdatatype.A:
             addr = self.addr if qname == dns.name.from_text(f"ns1.{zone}") else self.ADDRESS
             r.answer.append(dns.rrset.from_text(qname, self.ttl, "IN", "A", addr))
+        elif rdtype == dns.rdatatype.MX and qname != self.zone:
+            r.answer.append(dns.rrset.from_text(qname, self.ttl, "IN", "MX", f"10 {qname}"))
         else:
             r.authority.append(self._soa())
 

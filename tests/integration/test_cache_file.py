@@ -175,8 +175,8 @@ def test_group_writable_cache_file_is_refused(start_mxcached, testnet, tmp_path)
 def test_chaser_lookups_running_at_sigterm_are_saved(
     start_mxcached, testnet, tmp_path, fault_server
 ):
-    """An MX question answered at once (NODATA: the name is its own
-    exchanger), whose chased A and AAAA come 0.3 s late: SIGTERM right
+    """An MX question answered at once (the name is its own exchanger),
+    whose chased A and AAAA come 0.3 s late: SIGTERM right
     after the answer waits for them, and the next daemon has them from
     the file."""
     fault_server.delay = 0.3
@@ -187,7 +187,7 @@ def test_chaser_lookups_running_at_sigterm_are_saved(
     a = start_mxcached(*flags)
     client = Client(a, testnet)
     r = client.query(name, "MX")
-    assert r.rcode() == dns.rcode.NOERROR and not r.answer, r
+    assert r.rcode() == dns.rcode.NOERROR, r
     # MX, then the chaser's A and AAAA have reached the server.
     assert fault_server.wait_for(name, 5.0, count=3), fault_server.received
     took = start_mxcached.stop(a, timeout=3.0)

@@ -218,6 +218,8 @@ defaults(void **state)
 	assert_int_equal(c->budget.zone_background, 64);
 	assert_int_equal(c->budget.zone_bg_per_sec, 100);
 	assert_true(c->query.refresh);
+	assert_false(c->query.serve_stale);
+	assert_int_equal(c->query.stale_client_ms, 1800);
 	assert_int_equal(c->tcp.max_conns, 512);
 	assert_int_equal(c->tcp.idle_ms, 10000);
 	assert_false(c->foreground);
@@ -342,6 +344,21 @@ query_timeout(void **state)
 	t_bad(t, "--query-timeout", "--query-timeout", "99", NULL);
 	t_bad(t, "--query-timeout", "--query-timeout", "0", NULL);
 	t_bad(t, "--query-timeout", "--query-timeout", "600001", NULL);
+}
+
+static void
+stale_client_timeout(void **state)
+{
+	struct t_cfg *t = *state;
+	struct config *c = &t->cfg;
+
+	t_ok(t, "--stale-client-timeout", "0", NULL);
+	assert_int_equal(c->query.stale_client_ms, 0);
+	t_ok(t, "--stale-client-timeout", "600000", NULL);
+	assert_int_equal(c->query.stale_client_ms, 600000);
+	t_bad(t, "--stale-client-timeout", "--stale-client-timeout", "600001", NULL);
+	t_bad(t, "--stale-client-timeout", "--stale-client-timeout", "1.8s", NULL);
+	t_bad(t, "--stale-client-timeout", "--stale-client-timeout", "-1", NULL);
 }
 
 static void
@@ -765,6 +782,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(ttl_clamps, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(query_timeout, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(budget_flags, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(stale_client_timeout, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(numeric_limits, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(budget_flags, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(yes_no_flags, t_setup, t_teardown),

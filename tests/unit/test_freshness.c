@@ -1,0 +1,114 @@
+/*
+ * freshness: the pipeline's refresh and serve-stale decisions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "freshness.h"
+#include "wire.h"
+
+/* An entry stored at 1000 ms with a TTL of 20 s: its last tenth starts at 19000. */
+static void
+refresh_in_last_tenth_only(void **state)
+{
+	(void)state;
+	assert_false(freshness_refresh_due(1000, 21000, 1000, true));
+	assert_false(freshness_refresh_due(1000, 21000, 18999, true));
+	assert_true(freshness_refresh_due(1000, 21000, 19000, true));
+	assert_true(freshness_refresh_due(1000, 21000, 20999, true));
+	/* Expired: a miss, not a refresh. */
+	assert_false(freshness_refresh_due(1000, 21000, 21000, true));
+	/* Not worth keeping warm (not MX, not chased). */
+	assert_false(freshness_refresh_due(1000, 21000, 20000, false));
+	/* A zero-length lifetime never refreshes. */
+	assert_false(freshness_refresh_due(5000, 5000, 5000, true));
+}
+
+/* A refresh never asks the lane whose message cache holds the ageing copy. */
+static void
+refresh_asks_the_other_lane(void **state)
+{
+	(void)state;
+	assert_int_equal(freshness_refresh_lane(UPSTREAM_MAIN), UPSTREAM_SPARE);
+	assert_int_equal(freshness_refresh_lane(UPSTREAM_SPARE), UPSTREAM_MAIN);
+	/* Alternating, consecutive refreshes of one name use both lanes. */
+	enum upstream_lane lane = UPSTREAM_MAIN;
+	for (int i = 0; i < 4; i++) {
+		enum upstream_lane next = freshness_refresh_lane(lane);
+		assert_int_not_equal(next, lane);
+		lane = next;
+	}
+	assert_int_equal(lane, UPSTREAM_MAIN);
+}
+
+static void
+outcomes(void **state)
+{
+	(void)state;
+	/* ok, bogus, cd, usable, rcode */
+	assert_int_equal(freshness_outcome(true, false, false, true, WIRE_NOERROR),
+			 FRESHNESS_ANSWER);
+	assert_int_equal(freshness_outcome(true, false, false, true, WIRE_NXDOMAIN),
+			 FRESHNESS_ANSWER);
+	/* libunbound's SERVFAIL packet is a failure: a stale entry may answer. */
+	assert_int_equal(freshness_outcome(true, false, false, true, WIRE_SERVFAIL),
+			 FRESHNESS_FAILED);
+	assert_int_equal(freshness_outcome(false, false, false, false, 0), FRESHNESS_FAILED);
+	assert_int_equal(freshness_outcome(true, false, false, false, 0), FRESHNESS_FAILED);
+	/* Bogus is never answered stale, unless the client disabled validation. */
+	assert_int_equal(freshness_outcome(true, true, false, true, WIRE_NOERROR), FRESHNESS_BOGUS);
+	assert_int_equal(freshness_outcome(true, true, true, true, WIRE_NOERROR), FRESHNESS_ANSWER);
+	assert_int_equal(freshness_outcome(true, true, true, true, WIRE_SERVFAIL),
+			 FRESHNESS_FAILED);
+}
+
+static void
+stale_timer_only_when_it_comes_first(void **state)
+{
+	(void)state;
+	assert_int_equal(freshness_stale_at(10000, 5000, 1800, true), 11800);
+	assert_int_equal(freshness_stale_at(10000, 5000, 1800, false), 0);
+	assert_int_equal(freshness_stale_at(10000, 5000, 0, true), 0);
+	/* At or past the deadline, the deadline itself serves stale. */
+	assert_int_equal(freshness_stale_at(10000, 1000, 1800, true), 0);
+	assert_int_equal(freshness_stale_at(10000, 1800, 1800, true), 0);
+}
+
+/* A client that started at 10000 with a 5 s timeout and a 1.8 s timer. */
+static void
+waiter_events(void **state)
+{
+	(void)state;
+	uint64_t deadline = 15000, stale = 11800;
+
+	assert_int_equal(freshness_waiter(deadline, stale, 11799, true), FRESHNESS_WAIT);
+	assert_int_equal(freshness_waiter(deadline, stale, 11800, true), FRESHNESS_TRY_STALE);
+	assert_int_equal(freshness_waiter(deadline, stale, 14999, true), FRESHNESS_TRY_STALE);
+	assert_int_equal(freshness_waiter(deadline, stale, 15000, true), FRESHNESS_EXPIRED);
+	/* No stale entry found at the timer: wait for the answer or the deadline. */
+	assert_int_equal(freshness_waiter(deadline, stale, 12000, false), FRESHNESS_WAIT);
+	assert_int_equal(freshness_waiter(deadline, stale, 15000, false), FRESHNESS_EXPIRED);
+	assert_int_equal(freshness_waiter(deadline, 0, 12000, true), FRESHNESS_WAIT);
+
+	assert_int_equal(freshness_waiter_next(deadline, stale, true), stale);
+	assert_int_equal(freshness_waiter_next(deadline, stale, false), deadline);
+	assert_int_equal(freshness_waiter_next(deadline, 0, true), deadline);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(refresh_in_last_tenth_only),
+	    cmocka_unit_test(refresh_asks_the_other_lane),
+	    cmocka_unit_test(outcomes),
+	    cmocka_unit_test(stale_timer_only_when_it_comes_first),
+	    cmocka_unit_test(waiter_events),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -36,6 +36,8 @@ struct upstream_options {
 	size_t nforwards;
 	char **options; /* "NAME:VALUE", passed to ub_ctx_set_option */
 	size_t noptions;
+	size_t cache_bytes; /* libunbound's caches get shares of this */
+	size_t max_lookups; /* lookups we may have in flight at once */
 };
 
 struct upstream_result {

@@ -734,6 +734,8 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 			return CONFIG_ERROR;
 		cfg->control_default = true;
 	}
+	cfg->upstream.cache_bytes = cfg->cache_size;
+	cfg->upstream.max_lookups = cfg->query.max_inflight;
 	if (cfg->budget.zone_inflight == 0)
 		cfg->budget.zone_inflight =
 		    cfg->query.max_inflight >= 8 ? cfg->query.max_inflight / 8 : 1;

@@ -39,10 +39,7 @@ struct upstream_req {
  * (only the daemon's does), so "prefetch" would do nothing here. */
 static const char *const upstream_defaults[][2] = {
     {"outgoing-range:", "4096"},
-    {"num-queries-per-thread:", "2048"},
     {"infra-cache-max-rtt:", "3000"},
-    {"msg-cache-size:", "8m"},
-    {"rrset-cache-size:", "16m"},
     /* With minimisation, a cold AAAA lookup below a known zone cut first
      * asks the full name with type A (one more round trip), so exchangers'
      * AAAA records would arrive a round trip after their A; the full name
@@ -50,12 +47,23 @@ static const char *const upstream_defaults[][2] = {
     {"qname-minimisation:", "no"},
 };
 
-/* The spare lane only carries refreshes: its message cache answers
- * nothing worth keeping (ours holds the answers) and its RRset cache only
- * needs the delegations of names in use. */
-static const char *const upstream_spare_defaults[][2] = {
-    {"msg-cache-size:", "1m"},
-    {"rrset-cache-size:", "4m"},
+/*
+ * libunbound's caches, each a share of --cache-size, so that one number
+ * bounds the memory of all of them. Our own cache holds the answers, so
+ * libunbound's message cache mostly duplicates it and stays small; its
+ * RRset cache keeps the delegations (and the records CNAME chains and
+ * validation need), the key cache the DNSSEC keys. The spare lane only
+ * refreshes names in use: smaller shares.
+ */
+static const struct upstream_share {
+	const char *option;
+	unsigned main_div, spare_div;
+	size_t min;
+} upstream_shares[] = {
+    {"rrset-cache-size:", 4, 16, 512u << 10},
+    {"msg-cache-size:", 16, 64, 128u << 10},
+    {"key-cache-size:", 16, 32, 128u << 10},
+    {"neg-cache-size:", 64, 64, 64u << 10},
 };
 
 static int upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane lane,
@@ -64,6 +72,8 @@ static int upstream_set(struct ub_ctx *ctx, const char *name, const char *value,
 			size_t errlen);
 static int upstream_set_table(struct ub_ctx *ctx, const char *const table[][2], size_t n, char *err,
 			      size_t errlen);
+static int upstream_set_sizes(struct ub_ctx *ctx, enum upstream_lane lane,
+			      const struct upstream_options *opts, char *err, size_t errlen);
 static int upstream_add_stub(struct ub_ctx *ctx, const char *spec, char *err, size_t errlen);
 static int upstream_choose_anchor(struct upstream *up, const struct upstream_options *opts,
 				  char *err, size_t errlen);
@@ -109,6 +119,26 @@ upstream_set_table(struct ub_ctx *ctx, const char *const table[][2], size_t n, c
 		if (upstream_set(ctx, table[i][0], table[i][1], err, errlen) != 0)
 			return -1;
 	return 0;
+}
+
+/* The cache shares, and room in libunbound's query list for every
+ * lookup we may have in flight (each may need a few of its own for
+ * delegations and keys). */
+static int
+upstream_set_sizes(struct ub_ctx *ctx, enum upstream_lane lane, const struct upstream_options *opts,
+		   char *err, size_t errlen)
+{
+	char value[32];
+
+	for (size_t i = 0; i < sizeof(upstream_shares) / sizeof(upstream_shares[0]); i++) {
+		const struct upstream_share *sh = &upstream_shares[i];
+		size_t bytes = opts->cache_bytes / (lane == UPSTREAM_SPARE ? sh->spare_div : sh->main_div);
+		snprintf(value, sizeof(value), "%zu", bytes > sh->min ? bytes : sh->min);
+		if (upstream_set(ctx, sh->option, value, err, errlen) != 0)
+			return -1;
+	}
+	snprintf(value, sizeof(value), "%zu", 2 * (opts->max_lookups ? opts->max_lookups : 1024));
+	return upstream_set(ctx, "num-queries-per-thread:", value, err, errlen);
 }
 
 static int
@@ -168,12 +198,8 @@ upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane l
 
 	if (upstream_set_table(ctx, upstream_defaults,
 			       sizeof(upstream_defaults) / sizeof(upstream_defaults[0]), err,
-			       errlen) != 0)
-		return -1;
-	if (lane == UPSTREAM_SPARE &&
-	    upstream_set_table(ctx, upstream_spare_defaults,
-			       sizeof(upstream_spare_defaults) / sizeof(upstream_spare_defaults[0]),
-			       err, errlen) != 0)
+			       errlen) != 0 ||
+	    upstream_set_sizes(ctx, lane, opts, err, errlen) != 0)
 		return -1;
 	/* Servers the operator named may live on loopback (tests, a local
 	 * authoritative server); for the real root, keep unbound's guard. */

@@ -37,6 +37,7 @@ struct config {
 	struct chaser_options chaser;
 	struct budget_options budget;
 	int chase_tlsa; /* -1: auto, on when validating */
+	bool log_servfail; /* explain each SERVFAIL in the log */
 	bool foreground;
 	int verbose;
 };

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "stats.h"
+
 struct ev_loop;
 struct ratelimit;
 struct budget;
@@ -67,6 +69,10 @@ struct query_hooks {
 	size_t (*additional)(void *arg, const struct wire_query *q, uint8_t *pkt, size_t len,
 			     size_t limit);
 	void *arg;
+	/* clients (one or more) got SERVFAIL for key; detail may be NULL. */
+	void (*servfail)(void *arg, const struct cache_key *key, enum stats_servfail why,
+			 const char *detail, size_t clients);
+	void *servfail_arg;
 };
 
 struct query_options {

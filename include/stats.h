@@ -28,6 +28,22 @@ struct stats_hist {
 	uint64_t buckets[STATS_HIST_BUCKETS];
 };
 
+/* Why a client got SERVFAIL (stats "servfail.<name>", --log-servfail). */
+enum stats_servfail {
+	STATS_SF_UPSTREAM,    /* recursion found no usable answer (dead or lame servers) */
+	STATS_SF_BOGUS,	      /* DNSSEC validation failed */
+	STATS_SF_DEADLINE,    /* no answer within --query-timeout */
+	STATS_SF_TABLE_FULL,  /* --max-inflight lookups running, none old enough to give way */
+	STATS_SF_ZONE_SHARE,  /* the question's zone holds its share of lookups in flight */
+	STATS_SF_JOSTLED,     /* the lookup gave way to a newer one (table full) */
+	STATS_SF_WAITERS,     /* too many clients waiting on one lookup */
+	STATS_SF_RESOURCES,   /* out of memory or libunbound refused the lookup */
+	STATS_SF_COUNT
+};
+
+/* "upstream", "bogus", ...: the stats key suffix and the log's word. */
+const char *stats_servfail_name(enum stats_servfail why);
+
 struct stats {
 	uint64_t queries_total;
 	uint64_t queries_udp;
@@ -65,6 +81,7 @@ struct stats {
 	uint64_t mx_zone_budget;	    /* lookups left out: the zone's budget */
 	uint64_t mx_additional;		    /* address records put in MX replies */
 	uint64_t prefetch_hits;		    /* client queries answered from a prefetched entry */
+	uint64_t servfail[STATS_SF_COUNT];  /* SERVFAIL replies by reason */
 	struct stats_hist latency;	    /* every answered query, microseconds */
 	struct stats_hist latency_hit;	    /* answered from the cache */
 	struct stats_hist latency_miss;	    /* answered after an upstream lookup */

@@ -47,6 +47,7 @@ static bool set_mx_chase_max(struct config *cfg, const char *arg, char *err, siz
 static bool set_mx_additional(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_log_servfail(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool config_yes_no(const char *name, const char *arg, bool *out, char *err, size_t errlen);
 static bool set_user(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_cache_file(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -114,6 +115,8 @@ static const struct config_opt config_opts[] = {
     {"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
     {"unbound-option", 0, "NAME:VALUE", set_unbound_option,
      "passed to ub_ctx_set_option (repeatable)"},
+    {"log-servfail", 0, "yes|no", set_log_servfail,
+     "log each SERVFAIL with its reason, at most 10 lines a second (yes)"},
     {"foreground", 'f', NULL, set_foreground, "stay in the foreground, log to stderr"},
     {"verbose", 'v', NULL, set_verbose, "log more (repeatable)"},
 };
@@ -434,6 +437,7 @@ set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen)
 
 	if (strcmp(arg, "auto") == 0) {
 		cfg->chase_tlsa = -1;
+	cfg->log_servfail = true;
 	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
 		return true;
 	}
@@ -441,6 +445,12 @@ set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen)
 		return false;
 	cfg->chase_tlsa = on;
 	return true;
+}
+
+static bool
+set_log_servfail(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_yes_no("log-servfail", arg, &cfg->log_servfail, err, errlen);
 }
 
 static bool
@@ -634,6 +644,7 @@ config_defaults(struct config *cfg)
 	cfg->chaser = (struct chaser_options){
 	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
 	cfg->chase_tlsa = -1;
+	cfg->log_servfail = true;
 	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
 	cfg->tcp =
 	    (struct listen_tcp_options){.max_conns = 512, .idle_ms = 10000, .max_pending = 64};

@@ -35,6 +35,7 @@
 #include "proc.h"
 #include "query.h"
 #include "ratelimit.h"
+#include "servfail.h"
 #include "stats.h"
 #include "upstream.h"
 
@@ -56,6 +57,7 @@ struct mxcached {
 	struct chaser *chaser;
 	struct control *ctl;
 	struct notify *notify;
+	struct servfail_log servfail;
 	size_t nlisten;
 	struct listen_udp **udp;
 	struct listen_tcp **tcp;
@@ -167,6 +169,7 @@ mxcached_apply(struct mxcached *d, const struct config *cfg)
 	}
 	query_set_ratelimit(d->qe, cfg->ratelimit ? d->rl : NULL);
 	budget_set_options(d->budget, &cfg->budget);
+	d->servfail.enabled = cfg->log_servfail;
 }
 
 static void
@@ -317,7 +320,9 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("out of memory");
 	query_set_hooks(d->qe, &(struct query_hooks){.answered = chaser_answered,
 						     .additional = chaser_additional,
-						     .arg = d->chaser});
+						     .arg = d->chaser,
+						     .servfail = servfail_note,
+						     .servfail_arg = &d->servfail});
 	struct control_ctx cctx = {.loop = d->loop,
 				   .stats = &d->stats,
 				   .cache = d->cache,

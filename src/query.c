@@ -96,7 +96,9 @@ static struct query_inflight *query_start(struct query_engine *qe, const struct 
 					  const uint8_t *kbytes, size_t klen, uint64_t hash,
 					  enum query_origin origin, enum budget_verdict *why);
 static bool query_jostle(struct query_engine *qe, uint64_t now_us);
-static void query_refuse_start(struct query_engine *qe, enum budget_verdict why);
+static enum stats_servfail query_refuse_start(struct query_engine *qe, enum budget_verdict why);
+static void query_servfail(struct query_engine *qe, const struct cache_key *key,
+			   enum stats_servfail why, const char *detail, size_t clients);
 static void query_unlink(struct query_engine *qe, struct query_inflight *f);
 static void query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure);
 static void query_upstream_done(void *arg, const struct upstream_result *res);
@@ -347,6 +349,7 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 
 	if (f && f->nwaiters >= qe->opts.max_waiters) {
 		qe->stats->inflight_overflow++;
+		query_servfail(qe, key, STATS_SF_WAITERS, NULL, 1);
 		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
 	}
@@ -356,17 +359,19 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 		enum budget_verdict why = BUDGET_OK;
 		if (qe->ninflight >= qe->opts.max_inflight && !query_jostle(qe, start_us)) {
 			qe->stats->inflight_overflow++;
+			query_servfail(qe, key, STATS_SF_TABLE_FULL, NULL, 1);
 			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 			return;
 		}
 		if (!(f = query_start(qe, key, kbytes, klen, hash, QUERY_CLIENT, &why))) {
-			query_refuse_start(qe, why);
+			query_servfail(qe, key, query_refuse_start(qe, why), NULL, 1);
 			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 			return;
 		}
 	}
 	if (!(w = malloc(sizeof(*w))) || !(w->client = c->ops->hold(c))) {
 		free(w);
+		query_servfail(qe, key, STATS_SF_RESOURCES, NULL, 1);
 		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
 	}
@@ -435,17 +440,36 @@ query_jostle(struct query_engine *qe, uint64_t now_us)
 	qe->stats->inflight_jostled++;
 	upstream_cancel(qe->up, f->req);
 	f->req = NULL;
+	query_servfail(qe, &f->key, STATS_SF_JOSTLED, NULL, f->nwaiters);
 	query_finish(f, NULL, 0, false);
 	return true;
 }
 
+/* Counts clients' SERVFAILs by reason and tells whoever explains them. */
 static void
+query_servfail(struct query_engine *qe, const struct cache_key *key, enum stats_servfail why,
+	       const char *detail, size_t clients)
+{
+	if (clients == 0)
+		return;
+	qe->stats->servfail[why] += clients;
+	if (qe->hooks.servfail)
+		qe->hooks.servfail(qe->hooks.servfail_arg, key, why, detail, clients);
+}
+
+static enum stats_servfail
 query_refuse_start(struct query_engine *qe, enum budget_verdict why)
 {
-	if (why == BUDGET_ZONE_FULL)
+	switch (why) {
+	case BUDGET_ZONE_FULL:
 		qe->stats->inflight_zone_capped++;
-	else
+		return STATS_SF_ZONE_SHARE;
+	case BUDGET_TABLE_FULL:
 		qe->stats->inflight_overflow++;
+		return STATS_SF_TABLE_FULL;
+	default:
+		return STATS_SF_RESOURCES;
+	}
 }
 
 /* A hit in the last tenth of the TTL of an entry worth keeping warm asks
@@ -604,6 +628,7 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 		break;
 	case FRESHNESS_BOGUS:
 		qe->stats->upstream_bogus++;
+		query_servfail(qe, &f->key, STATS_SF_BOGUS, res->why_bogus, f->nwaiters);
 		len = 0;
 		break;
 	case FRESHNESS_FAILED:
@@ -613,6 +638,9 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 			query_finish(f, qe->scratch, len, false);
 			return;
 		}
+		query_servfail(qe, &f->key, STATS_SF_UPSTREAM,
+			       res->ok ? "the servers answered SERVFAIL or nothing usable"
+				       : "no answer from any server", f->nwaiters);
 		break;
 	}
 	query_answer_waiters(f, len ? qe->scratch : NULL, len, secure);
@@ -757,6 +785,7 @@ query_deadline(struct ev_loop *loop, ev_timer *t, int revents)
 			query_reply_answer(qe, w->client, &w->q, qe->scratch, stale, 0, false);
 			query_account(qe, w->client, w->start_us, &qe->stats->latency_miss);
 		} else {
+			query_servfail(qe, &f->key, STATS_SF_DEADLINE, NULL, 1);
 			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
 		}
 		w->client->ops->release(w->client);

@@ -131,9 +131,23 @@ stats_hist_buckets(const struct stats_hist *h)
 			 (json_int_t)h->sum, "total", (json_int_t)h->count);
 }
 
+static const char *const stats_servfail_names[STATS_SF_COUNT] = {
+    [STATS_SF_UPSTREAM] = "upstream",	  [STATS_SF_BOGUS] = "bogus",
+    [STATS_SF_DEADLINE] = "deadline",	  [STATS_SF_TABLE_FULL] = "table_full",
+    [STATS_SF_ZONE_SHARE] = "zone_share", [STATS_SF_JOSTLED] = "jostled",
+    [STATS_SF_WAITERS] = "waiters",	  [STATS_SF_RESOURCES] = "resources",
+};
+
+const char *
+stats_servfail_name(enum stats_servfail why)
+{
+	return why < STATS_SF_COUNT ? stats_servfail_names[why] : "unknown";
+}
+
 void
 stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 {
+	char key[64];
 	stats_set(obj, "queries.total", st->queries_total);
 	stats_set(obj, "queries.udp", st->queries_udp);
 	stats_set(obj, "queries.tcp", st->queries_tcp);
@@ -181,6 +195,10 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "mx_chaser.zone_budget", st->mx_zone_budget);
 	stats_set(obj, "mx_chaser.additional_records", st->mx_additional);
 	stats_set(obj, "mx_chaser.prefetch_hits", st->prefetch_hits);
+	for (unsigned i = 0; i < STATS_SF_COUNT; i++) {
+		snprintf(key, sizeof(key), "servfail.%s", stats_servfail_names[i]);
+		stats_set(obj, key, st->servfail[i]);
+	}
 	stats_hist_json(&st->latency, obj, "latency_us");
 	stats_hist_json(&st->latency_hit, obj, "latency_hit_us");
 	stats_hist_json(&st->latency_miss, obj, "latency_miss_us");

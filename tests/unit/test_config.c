@@ -217,6 +217,7 @@ defaults(void **state)
 	assert_int_equal(c->budget.zone_inflight, 250);
 	assert_int_equal(c->budget.zone_background, 64);
 	assert_int_equal(c->budget.zone_bg_per_sec, 100);
+	assert_true(c->log_servfail);
 	assert_true(c->query.refresh);
 	assert_false(c->query.serve_stale);
 	assert_int_equal(c->query.stale_client_ms, 1800);
@@ -403,6 +404,9 @@ budget_flags(void **state)
 	assert_int_equal(c->budget.zone_bg_per_sec, 7);
 	t_bad(t, "--jostle-timeout", "--jostle-timeout", "x", NULL);
 	t_bad(t, "--chase-zone-rate", "--chase-zone-rate", "-1", NULL);
+	t_ok(t, "--log-servfail", "no", NULL);
+	assert_false(c->log_servfail);
+	t_bad(t, "--log-servfail", "--log-servfail", "maybe", NULL);
 }
 
 static void

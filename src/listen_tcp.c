@@ -12,6 +12,8 @@
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -43,10 +45,12 @@ struct tcp_conn {
 	ev_io rio;
 	ev_io wio;
 	ev_timer idle;
-	ev_timer wdead;	 /* the write deadline: see tcp_deadline_set */
+	ev_timer wdead;	 /* the write deadline: see tcp_write_check */
 	ev_timer resume; /* parses what was left buffered once under the limit */
 	struct sock_addr peer;
-	size_t owed; /* bytes of out the client must take before wdead fires */
+	uint64_t queued;  /* answer bytes given to this connection so far */
+	uint64_t written; /* of which handed to the kernel */
+	uint64_t target;  /* taken by the client when wdead fires, or reset */
 	size_t rlen;
 	uint8_t rbuf[2 + TCP_MAX_QUERY];
 	struct buf out;
@@ -71,11 +75,11 @@ static void tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer
 static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents);
 static void tcp_idle(struct ev_loop *loop, ev_timer *w, int revents);
-static void tcp_write_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+static void tcp_write_check(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_resume(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_parse(struct tcp_conn *tc);
-static void tcp_deadline_set(struct tcp_conn *tc);
-static void tcp_taken(struct tcp_conn *tc, size_t n);
+static void tcp_queued(struct tcp_conn *tc, size_t len, size_t sent);
+static uint64_t tcp_taken(const struct tcp_conn *tc);
 static void tcp_finish(struct tcp_conn *tc);
 static void tcp_close(struct tcp_conn *tc, bool reset);
 static void tcp_unref(struct tcp_conn *tc);
@@ -209,7 +213,7 @@ tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer)
 	ev_io_init(&tc->rio, tcp_readable, fd, EV_READ);
 	ev_io_init(&tc->wio, tcp_writable, fd, EV_WRITE);
 	ev_timer_init(&tc->idle, tcp_idle, 0.0, lt->opts.idle_ms / 1000.0);
-	ev_timer_init(&tc->wdead, tcp_write_timeout, 0.0, lt->opts.write_ms / 1000.0);
+	ev_timer_init(&tc->wdead, tcp_write_check, 0.0, lt->opts.write_ms / 1000.0);
 	ev_timer_init(&tc->resume, tcp_resume, 0.0, 0.0);
 	tc->rio.data = tc->wio.data = tc->idle.data = tc->wdead.data = tc->resume.data = tc;
 	ev_io_start(lt->loop, &tc->rio);
@@ -325,8 +329,7 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 	if (!tc->open)
 		return;
 	wire_put16(prefix, (uint16_t)len);
-	bool was_empty = tc->out.len == 0;
-	if (was_empty) {
+	if (tc->out.len == 0) {
 		/* Usually the socket takes it all at once: no copy. */
 		struct iovec iov[2] = {{prefix, 2}, {(void *)(uintptr_t)pkt, len}};
 		ssize_t n = writev(tc->fd, iov, 2);
@@ -335,9 +338,10 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 			return;
 		}
 		sent = n > 0 ? (size_t)n : 0;
-		if (sent == len + 2)
-			return;
 	}
+	tcp_queued(tc, len + 2, sent);
+	if (sent == len + 2)
+		return;
 	bool ok = sent >= 2 ? buf_append(&tc->out, pkt + (sent - 2), len - (sent - 2))
 			    : buf_append(&tc->out, prefix + sent, 2 - sent) &&
 				  buf_append(&tc->out, pkt, len);
@@ -345,34 +349,55 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 		tcp_close(tc, true);
 		return;
 	}
-	if (was_empty)
-		tcp_deadline_set(tc);
 	ev_io_start(tc->lt->loop, &tc->wio);
 }
 
-/*
- * The write deadline (RFC 7766 §6.2.3): what is pending when it is set
- * must be taken by the client before it expires, and then it is set anew
- * for what is pending by then. Mere progress is not enough: a client that
- * takes a byte now and then would keep its slot and its output for ever.
- */
 static void
-tcp_deadline_set(struct tcp_conn *tc)
+tcp_queued(struct tcp_conn *tc, size_t len, size_t sent)
 {
-	tc->owed = tc->out.len;
-	if (tc->owed > 0)
+	tc->queued += len;
+	tc->written += sent;
+	if (!ev_is_active(&tc->wdead)) {
+		tc->target = tc->queued;
 		ev_timer_again(tc->lt->loop, &tc->wdead);
-	else
-		ev_timer_stop(tc->lt->loop, &tc->wdead);
+	}
 }
 
-static void
-tcp_taken(struct tcp_conn *tc, size_t n)
+/* Bytes of answers the client has taken: written, and no longer in the
+ * kernel's send queue (acknowledged by the client's side). */
+static uint64_t
+tcp_taken(const struct tcp_conn *tc)
 {
-	if (n < tc->owed)
-		tc->owed -= n;
-	else
-		tcp_deadline_set(tc);
+	int unacked = 0;
+
+	if (ioctl(tc->fd, SIOCOUTQ, &unacked) != 0 || unacked < 0)
+		unacked = 0;
+	return tc->written - (uint64_t)unacked;
+}
+
+/*
+ * The write deadline (RFC 7766 §6.2.3), checked every write timeout while
+ * answers are on their way: everything queued when it was set must have
+ * been taken by then, and it is set anew for what is queued by then. Mere
+ * progress is not enough: a client taking a byte now and then would keep
+ * its slot and its output for ever. The kernel's send queue counts too, so
+ * a stuck client is caught however large that queue has grown.
+ */
+static void
+tcp_write_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tcp_conn *tc = w->data;
+	uint64_t taken = tcp_taken(tc);
+
+	(void)revents;
+	if (taken < tc->target) {
+		tc->lt->stats->tcp_write_timeouts++;
+		tcp_close(tc, true);
+		return;
+	}
+	if (taken == tc->queued)
+		ev_timer_stop(loop, w);
+	tc->target = tc->queued;
 }
 
 static void
@@ -386,22 +411,11 @@ tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
 		tcp_close(tc, false);
 		return;
 	}
-	tcp_taken(tc, before - tc->out.len);
+	tc->written += before - tc->out.len;
 	if (tc->out.len == 0)
 		ev_io_stop(loop, &tc->wio);
 	ev_timer_again(loop, &tc->idle);
 	tcp_finish(tc);
-}
-
-static void
-tcp_write_timeout(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct tcp_conn *tc = w->data;
-
-	(void)loop;
-	(void)revents;
-	tc->lt->stats->tcp_write_timeouts++;
-	tcp_close(tc, true);
 }
 
 static void

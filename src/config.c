@@ -35,6 +35,7 @@ static bool set_timeout(struct config *cfg, const char *arg, char *err, size_t e
 static bool set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_tcp_per_client(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_write(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool config_tcp_ms(const char *name, const char *arg, unsigned *out, char *err,
 			  size_t errlen);
@@ -80,6 +81,8 @@ static const struct config_opt config_opts[] = {
     {"query-timeout", 0, "MS", set_timeout, "answer SERVFAIL after this long (5000)"},
     {"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (10000)"},
     {"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
+    {"tcp-max-per-client", 0, "N", set_tcp_per_client,
+     "TCP connections per client address or IPv6 /64 (0: no cap)"},
     {"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
     {"tcp-write-timeout", 0, "MS", set_tcp_write,
      "reset TCP clients that leave their answers untaken this long (10000)"},
@@ -325,6 +328,17 @@ set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen)
 	if (!config_uint("tcp-max-connections", arg, 100000, &v, err, errlen))
 		return false;
 	cfg->tcp.max_conns = (unsigned)v;
+	return true;
+}
+
+static bool
+set_tcp_per_client(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint("tcp-max-per-client", arg, 100000, &v, err, errlen))
+		return false;
+	cfg->tcp.max_per_client = (unsigned)v;
 	return true;
 }
 

@@ -10,16 +10,19 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <linux/sockios.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "query.h"
+#include "siphash.h"
 #include "sock.h"
 #include "stats.h"
 #include "wire.h"
@@ -29,6 +32,9 @@
 #define TCP_MAX_QUERY 4096
 /* A client that does not read its answers is cut off past this. */
 #define TCP_MAX_OUTPUT (1024 * 1024)
+/* Connections per client are counted in a fixed table under a keyed hash:
+ * clients that share a slot share the cap, which an attacker cannot aim. */
+#define TCP_CLIENT_SLOTS 4096u
 
 struct tcp_conn {
 	struct query_client base;
@@ -48,9 +54,10 @@ struct tcp_conn {
 	ev_timer wdead;	 /* the write deadline: see tcp_write_check */
 	ev_timer resume; /* parses what was left buffered once under the limit */
 	struct sock_addr peer;
-	uint64_t queued;  /* answer bytes given to this connection so far */
-	uint64_t written; /* of which handed to the kernel */
-	uint64_t target;  /* taken by the client when wdead fires, or reset */
+	uint32_t *per_client; /* this client's count in lt->per_client, if capped */
+	uint64_t queued;      /* answer bytes given to this connection so far */
+	uint64_t written;     /* of which handed to the kernel */
+	uint64_t target;      /* taken by the client when wdead fires, or reset */
 	size_t rlen;
 	uint8_t rbuf[2 + TCP_MAX_QUERY];
 	struct buf out;
@@ -67,11 +74,15 @@ struct listen_tcp {
 	struct stats *stats;
 	struct tcp_conn *conns;
 	unsigned nconns;
+	uint8_t seed[16];
+	uint32_t per_client[TCP_CLIENT_SLOTS];
 };
 
 static void listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents);
 static void listen_tcp_resume(struct ev_loop *loop, ev_timer *w, int revents);
-static void tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer);
+static uint32_t *tcp_client_count(struct listen_tcp *lt, const struct sock_addr *peer);
+static void tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer,
+		     uint32_t *per_client);
 static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents);
 static void tcp_idle(struct ev_loop *loop, ev_timer *w, int revents);
@@ -99,6 +110,11 @@ listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
 
 	if (!lt)
 		return NULL;
+	if (getrandom(lt->seed, sizeof(lt->seed), 0) != (ssize_t)sizeof(lt->seed)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		free(lt);
+		return NULL;
+	}
 	if ((lt->fd = sock_bind(addr, SOCK_STREAM, err, errlen)) < 0) {
 		free(lt);
 		return NULL;
@@ -178,17 +194,32 @@ listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		if (lt->nconns >= lt->opts.max_conns) {
+		uint32_t *per_client = tcp_client_count(lt, &peer);
+		if (lt->nconns >= lt->opts.max_conns ||
+		    (per_client && *per_client >= lt->opts.max_per_client)) {
 			lt->stats->tcp_rejected++;
 			close(fd);
 			continue;
 		}
-		tcp_open(lt, fd, &peer);
+		tcp_open(lt, fd, &peer, per_client);
 	}
 }
 
+/* Where connections from peer are counted; NULL when uncapped. */
+static uint32_t *
+tcp_client_count(struct listen_tcp *lt, const struct sock_addr *peer)
+{
+	uint8_t key[SOCK_CLIENT_KEY];
+	size_t klen;
+
+	if (lt->opts.max_per_client == 0 ||
+	    !(klen = sock_client_key((const struct sockaddr *)&peer->ss, key)))
+		return NULL;
+	return &lt->per_client[siphash24(lt->seed, key, klen) % TCP_CLIENT_SLOTS];
+}
+
 static void
-tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer)
+tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer, uint32_t *per_client)
 {
 	struct tcp_conn *tc = calloc(1, sizeof(*tc));
 
@@ -204,6 +235,8 @@ tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer)
 	tc->open = true;
 	tc->refs = 1;
 	tc->peer = *peer;
+	if ((tc->per_client = per_client))
+		(*per_client)++;
 	tc->out.max = TCP_MAX_OUTPUT;
 	tc->next = lt->conns;
 	if (lt->conns)
@@ -460,6 +493,8 @@ tcp_close(struct tcp_conn *tc, bool reset)
 	if (tc->next)
 		tc->next->prev = tc->prev;
 	lt->nconns--;
+	if (tc->per_client)
+		(*tc->per_client)--;
 	tcp_unref(tc);
 }
 

@@ -221,3 +221,48 @@ def test_incomplete_query_then_silence_times_out(start_mxcached, testnet, sent):
         elapsed = time.monotonic() - t0
     assert 0.2 <= elapsed <= 1.0, f"closed after {elapsed:.3f}s (idle timeout 300 ms)"
     assert res.stats()["tcp.timeouts"] == 1
+
+
+# --------------------------------------------------------------- one client, many connections
+
+
+def _connect_from(res, source: str) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.bind((source, 0))
+    s.connect((res.addr, res.port))
+    return s
+
+
+def _answered(s: socket.socket, id: int) -> bool:
+    try:
+        s.sendall(tcp_frame(make_query("mx1.yada123.com", "A", id=id)))
+        r = tcp_read_message(s)
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+    return r is not None and r.id == id
+
+
+def test_connections_per_client_capped(start_mxcached, testnet):
+    """--tcp-max-per-client 2: a third connection from one address is closed
+    at once (tcp.rejected) while another address is served, and a slot
+    freed by the first client is its own again. (Two addresses share a cap
+    only if they hash to one of 4096 slots: 1 in 4096.)"""
+    res = start_mxcached("--tcp-max-per-client", "2")
+    greedy = [_connect_from(res, "127.0.0.10") for _ in range(2)]
+    try:
+        for i, s in enumerate(greedy):
+            assert _answered(s, 0x100 + i)
+        with _connect_from(res, "127.0.0.10") as third:
+            assert peer_closed(third), "a third connection from one client was served"
+        with _connect_from(res, "127.0.0.11") as other:
+            assert _answered(other, 0x200), "another client was turned away"
+        greedy[0].shutdown(socket.SHUT_WR)
+        assert peer_closed(greedy[0])
+        with _connect_from(res, "127.0.0.10") as again:
+            assert _answered(again, 0x300), "the freed slot was not given back"
+    finally:
+        for s in greedy:
+            s.close()
+    st = res.stats()
+    assert st["tcp.rejected"] == 1 and st["tcp.accepted"] == 4, st

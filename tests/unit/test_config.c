@@ -217,6 +217,7 @@ defaults(void **state)
 	assert_int_equal(c->tcp.max_conns, 512);
 	assert_int_equal(c->tcp.idle_ms, 10000);
 	assert_int_equal(c->tcp.write_ms, 10000);
+	assert_int_equal(c->tcp.max_per_client, 0);
 	assert_false(c->foreground);
 	assert_int_equal(c->verbose, 0);
 }
@@ -348,11 +349,13 @@ numeric_limits(void **state)
 	struct config *c = &t->cfg;
 
 	t_ok(t, "--max-inflight", "50", "--tcp-max-connections", "7", "--tcp-idle-timeout", "2500",
-	     "--tcp-write-timeout", "700", "--mx-chase-max", "64", NULL);
+	     "--tcp-write-timeout", "700", "--tcp-max-per-client", "3", "--mx-chase-max", "64",
+	     NULL);
 	assert_int_equal(c->query.max_inflight, 50);
 	assert_int_equal(c->tcp.max_conns, 7);
 	assert_int_equal(c->tcp.idle_ms, 2500);
 	assert_int_equal(c->tcp.write_ms, 700);
+	assert_int_equal(c->tcp.max_per_client, 3);
 	assert_int_equal(c->chaser.max_exchangers, 64);
 	/* Zero means the smallest useful value for these. */
 	t_ok(t, "--max-inflight", "0", "--tcp-idle-timeout", "0", "--tcp-write-timeout", "0",
@@ -366,6 +369,7 @@ numeric_limits(void **state)
 	t_bad(t, "--tcp-max-connections", "--tcp-max-connections", "100001", NULL);
 	t_bad(t, "--tcp-idle-timeout", "--tcp-idle-timeout", "3600001", NULL);
 	t_bad(t, "--tcp-write-timeout", "--tcp-write-timeout", "3600001", NULL);
+	t_bad(t, "--tcp-max-per-client", "--tcp-max-per-client", "100001", NULL);
 }
 
 static void

@@ -45,7 +45,6 @@ struct tcp_conn {
 	bool open;
 	bool paused;	  /* shutting down: no more queries from this client */
 	bool eof;	  /* the client half-closed: answer what it sent, then close */
-	bool parsing;	  /* in tcp_parse: the engine may call back into us */
 	unsigned refs;	  /* 1 for the socket + 1 per query the engine holds */
 	unsigned pending; /* queries the engine holds */
 	ev_io rio;
@@ -299,11 +298,10 @@ tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void
 tcp_parse(struct tcp_conn *tc)
 {
-	if (tc->parsing || !tc->open)
+	if (!tc->open)
 		return;
 	/* The engine may answer (and a write may fail and close) inside the
 	 * loop: hold a reference until it is done. */
-	tc->parsing = true;
 	tc->refs++;
 	size_t off = 0;
 	while (tc->open && !tc->paused && tc->pending < tc->lt->opts.max_pending &&
@@ -319,7 +317,6 @@ tcp_parse(struct tcp_conn *tc)
 			     tc->rbuf + off + 2, flen);
 		off += 2 + flen;
 	}
-	tc->parsing = false;
 	/* The reference taken above keeps tc alive even if it was closed. */
 	if (tc->open) { // NOLINT(clang-analyzer-unix.Malloc)
 		/* Only whole queries count as activity: a client trickling bytes
@@ -331,7 +328,7 @@ tcp_parse(struct tcp_conn *tc)
 		tcp_update_reading(tc);
 		tcp_finish(tc);
 	}
-	tcp_unref(tc);
+	tcp_unref(tc); // NOLINT(clang-analyzer-unix.Malloc)
 }
 
 static void

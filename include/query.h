@@ -107,6 +107,10 @@ size_t query_inflight(const struct query_engine *qe);
 /* Clients waiting for an upstream answer, all lookups together. */
 size_t query_waiting(const struct query_engine *qe);
 
+/* Whether the allow list in force lets peer use the resolver (TCP
+ * listeners ask before they read anything). */
+bool query_allowed(const struct query_engine *qe, const struct sockaddr *peer);
+
 /* Replaced on reload; the engine does not own them. */
 void query_set_acl(struct query_engine *qe, const struct acl *acl);
 void query_set_options(struct query_engine *qe, const struct query_options *opts);

@@ -25,6 +25,12 @@ void sock_addr_text(const struct sockaddr *sa, char *out, size_t cap);
 
 bool sock_is_wildcard(const struct sockaddr *sa);
 
+/* What names one client in per-client limits: an IPv4 address, or an IPv6
+ * /64 (one host's share of a network, as RRL counts it). Writes the key,
+ * returns its length; 0 for other families. */
+#define SOCK_CLIENT_KEY 9
+size_t sock_client_key(const struct sockaddr *sa, uint8_t key[SOCK_CLIENT_KEY]);
+
 /* How long a listener stops accepting once descriptors run out: the
  * waiting connection keeps the socket readable, and retrying at once
  * would spin. */

@@ -64,6 +64,8 @@ struct stats {
 	uint64_t tcp_accepted;
 	uint64_t tcp_rejected;
 	uint64_t tcp_timeouts;
+	uint64_t tcp_write_timeouts; /* reset: pending output not taken in time */
+	uint64_t tcp_refused;	     /* closed on accept: outside the allow list */
 	uint64_t udp_send_errors;
 	uint64_t ratelimited;	/* UDP queries dropped over --ratelimit */
 	uint64_t stale_served;	/* answers from expired entries (RFC 8767) */

@@ -39,6 +39,10 @@ static bool set_chase_zone_max(struct config *cfg, const char *arg, char *err, s
 static bool set_chase_zone_rate(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_tcp_per_client(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_tcp_write(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool config_tcp_ms(const char *name, const char *arg, unsigned *out, char *err,
+			  size_t errlen);
 static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_allow(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -87,7 +91,11 @@ static const struct config_opt config_opts[] = {
     {"jostle-timeout", 0, "MS", set_jostle,
      "with the table full, lookups older than this give way (200)"},
     {"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
+    {"tcp-max-per-client", 0, "N", set_tcp_per_client,
+     "TCP connections per client address or IPv6 /64 (0: no cap)"},
     {"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
+    {"tcp-write-timeout", 0, "MS", set_tcp_write,
+     "reset TCP clients that leave their answers untaken this long (10000)"},
     {"mx-chase", 0, "yes|no", set_mx_chase,
      "fetch the exchangers' A/AAAA as soon as an MX answer arrives (yes)"},
     {"mx-chase-max", 0, "N", set_mx_chase_max, "exchangers chased per MX answer (10)"},
@@ -386,14 +394,38 @@ set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen)
 }
 
 static bool
-set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen)
+set_tcp_per_client(struct config *cfg, const char *arg, char *err, size_t errlen)
 {
 	unsigned long v;
 
-	if (!config_uint("tcp-idle-timeout", arg, 3600000, &v, err, errlen))
+	if (!config_uint("tcp-max-per-client", arg, 100000, &v, err, errlen))
 		return false;
-	cfg->tcp.idle_ms = v ? (unsigned)v : 1;
+	cfg->tcp.max_per_client = (unsigned)v;
 	return true;
+}
+
+/* TCP timeouts: up to an hour; zero means the smallest, 1 ms. */
+static bool
+config_tcp_ms(const char *name, const char *arg, unsigned *out, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (!config_uint(name, arg, 3600000, &v, err, errlen))
+		return false;
+	*out = v ? (unsigned)v : 1;
+	return true;
+}
+
+static bool
+set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_tcp_ms("tcp-idle-timeout", arg, &cfg->tcp.idle_ms, err, errlen);
+}
+
+static bool
+set_tcp_write(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return config_tcp_ms("tcp-write-timeout", arg, &cfg->tcp.write_ms, err, errlen);
 }
 
 static bool
@@ -646,8 +678,8 @@ config_defaults(struct config *cfg)
 	cfg->chase_tlsa = -1;
 	cfg->log_servfail = true;
 	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
-	cfg->tcp =
-	    (struct listen_tcp_options){.max_conns = 512, .idle_ms = 10000, .max_pending = 64};
+	cfg->tcp = (struct listen_tcp_options){
+	    .max_conns = 512, .idle_ms = 10000, .write_ms = 10000, .max_pending = 64};
 }
 
 void

@@ -165,6 +165,12 @@ query_waiting(const struct query_engine *qe)
 	return qe->nwaiting;
 }
 
+bool
+query_allowed(const struct query_engine *qe, const struct sockaddr *peer)
+{
+	return acl_allows(qe->acl, peer);
+}
+
 void
 query_set_acl(struct query_engine *qe, const struct acl *acl)
 {

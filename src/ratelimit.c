@@ -3,11 +3,11 @@
  */
 #include "ratelimit.h"
 
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "siphash.h"
+#include "sock.h"
 
 #define RATELIMIT_SLOTS 65536u
 
@@ -50,21 +50,11 @@ ratelimit_set_qps(struct ratelimit *rl, unsigned qps)
 bool
 ratelimit_allow(struct ratelimit *rl, const struct sockaddr *sa, uint64_t now_ms)
 {
-	uint8_t key[9];
-	size_t klen;
+	uint8_t key[SOCK_CLIENT_KEY];
+	size_t klen = sock_client_key(sa, key);
 
-	if (sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		klen = 5;
-	} else if (sa->sa_family == AF_INET6) {
-		key[0] = 6; /* a /64: one host's share of a network, as RRL counts it */
-		memcpy(key + 1, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr,
-		       8);
-		klen = 9;
-	} else {
+	if (klen == 0)
 		return true;
-	}
 	uint64_t client = siphash24(rl->seed, key, klen), second = now_ms / 1000u;
 	struct ratelimit_slot *s = &rl->slots[client % RATELIMIT_SLOTS];
 	if (s->client != client || s->second != second) {

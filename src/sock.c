@@ -81,6 +81,23 @@ sock_is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
+size_t
+sock_client_key(const struct sockaddr *sa, uint8_t key[SOCK_CLIENT_KEY])
+{
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 5;
+	}
+	if (sa->sa_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr,
+		       8);
+		return 9;
+	}
+	return 0;
+}
+
 bool
 sock_accept_exhausted(int err)
 {

@@ -179,6 +179,8 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 	stats_set(obj, "tcp.accepted", st->tcp_accepted);
 	stats_set(obj, "tcp.rejected", st->tcp_rejected);
 	stats_set(obj, "tcp.timeouts", st->tcp_timeouts);
+	stats_set(obj, "tcp.write_timeouts", st->tcp_write_timeouts);
+	stats_set(obj, "tcp.refused", st->tcp_refused);
 	stats_set(obj, "udp.send_errors", st->udp_send_errors);
 	stats_set(obj, "cache.refreshes", st->refreshes);
 	stats_set(obj, "cache.stale_served", st->stale_served);

@@ -30,7 +30,9 @@ Every query it receives is recorded (name, type, transport, time) before it
 is answered, and wait_for() lets a test wait for one: the readiness signal
 that the daemon has sent a lookup upstream. stop() takes the server off the
 network (its ports closed: queries get ICMP port unreachable), as a dead
-server is.
+server is. max_held is
+the most "slow" replies it has held back at once: a floor for the daemon's
+lookups in flight.
 """
 
 import heapq
@@ -93,6 +95,7 @@ class FaultServer:
         self._sel.register(self._tcp, selectors.EVENT_READ, self._on_accept)
         self._later = []  # heap of (due, seq, send function)
         self._seq = 0
+        self.max_held = 0  # most "slow" replies waiting for their delay at once
         self._stop_r, self._stop_w = os.pipe()
         self._sel.register(self._stop_r, selectors.EVENT_READ, None)
         self._thread = threading.Thread(target=self._run, name="fault-server", daemon=True)
@@ -252,6 +255,7 @@ class FaultServer:
             return
         self._seq += 1
         heapq.heappush(self._later, (time.monotonic() + delay, self._seq, lambda: send(data)))
+        self.max_held = max(self.max_held, len(self._later))
 
     # ------------------------------------------------------------- answers
 

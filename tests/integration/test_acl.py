@@ -1,4 +1,5 @@
-"""Access control: clients outside the allow list get REFUSED.
+"""Access control: clients outside the allow list get REFUSED over UDP; over
+TCP their connection is closed as soon as it is accepted, unread.
 
 Loopback is always allowed, so the foreign client is real: a network
 namespace joined to the host by a veth pair (host 198.18.0.1/30, namespace
@@ -28,7 +29,8 @@ PREFIX = 30
 NETWORK = f"198.18.0.0/{PREFIX}"
 
 # Run inside the namespace: send one query (hex, argv) over UDP or TCP, print
-# the reply as hex, exit 3 on timeout.
+# the reply as hex, exit 3 on timeout, 4 if the server closed the connection
+# without a reply.
 EXCHANGE = r"""
 import socket, struct, sys
 addr, port, proto, wire, timeout = sys.argv[1:6]
@@ -43,10 +45,15 @@ try:
         s = socket.create_connection((addr, port), timeout=timeout)
         s.sendall(struct.pack("!H", len(wire)) + wire)
         f = s.makefile("rb")
-        (n,) = struct.unpack("!H", f.read(2))
+        prefix = f.read(2)
+        if len(prefix) < 2:
+            sys.exit(4)
+        (n,) = struct.unpack("!H", prefix)
         reply = f.read(n)
 except socket.timeout:
     sys.exit(3)
+except (ConnectionResetError, BrokenPipeError):
+    sys.exit(4)
 print(reply.hex())
 """
 
@@ -63,7 +70,8 @@ class ForeignClient:
     netns: str
 
     def exchange(self, wire: bytes, addr: str, port: int, proto: str) -> bytes:
-        """Send `wire` from inside the namespace; the reply bytes."""
+        """Send `wire` from inside the namespace; the reply bytes, None if the
+        server closed the connection without replying."""
         r = subprocess.run(
             [
                 "ip",
@@ -85,6 +93,8 @@ class ForeignClient:
         )
         if r.returncode == 3:
             pytest.fail(f"no {proto} reply from {addr}@{port} within {TIMEOUT}s")
+        if r.returncode == 4:
+            return None
         assert r.returncode == 0, r.stderr
         return bytes.fromhex(r.stdout.strip())
 
@@ -126,19 +136,25 @@ def _daemon(start_mxcached, *allow):
     return res, ports[1]
 
 
-@pytest.mark.parametrize("proto", ["udp", "tcp"])
-@pytest.mark.parametrize(
-    "allow",
-    [(), (f"{HOST_ADDR}/32",), ("192.0.2.0/24", "::1/128")],
-    ids=["default", "host-only", "others"],
-)
-def test_foreign_client_refused(foreign_client, start_mxcached, testnet, allow, proto):
+REFUSED_BY = [(), (f"{HOST_ADDR}/32",), ("192.0.2.0/24", "::1/128")]
+REFUSED_IDS = ["default", "host-only", "others"]
+
+
+def _loopback_served(testnet, loopback_port):
+    """Loopback, on the daemon's other address, is still served."""
+    loopback = Client(Endpoint("127.0.0.1", loopback_port), testnet)
+    r = loopback.query("yada123.com", "MX")
+    assert r.rcode() == dns.rcode.NOERROR and rrset_of(r, "yada123.com.", "MX") is not None
+
+
+@pytest.mark.parametrize("allow", REFUSED_BY, ids=REFUSED_IDS)
+def test_foreign_client_refused(foreign_client, start_mxcached, testnet, allow):
     res, loopback_port = _daemon(start_mxcached, *allow)
     q = make_query("YaDa123.CoM.", "MX", id=0x4AC1)
     wire = q.to_wire()
     before = res.stats()
 
-    reply = foreign_client.exchange(wire, res.addr, res.port, proto)
+    reply = foreign_client.exchange(wire, res.addr, res.port, "udp")
     h = header(reply)
     assert h.id == 0x4AC1 and h.qr
     assert h.rcode == dns.rcode.REFUSED, dns.rcode.to_text(h.rcode)
@@ -152,10 +168,24 @@ def test_foreign_client_refused(foreign_client, start_mxcached, testnet, allow, 
     assert after["queries.refused"] - before["queries.refused"] == 1
     assert after["queries.by_rcode.REFUSED"] - before["queries.by_rcode.REFUSED"] == 1
     assert after["upstream.queries"] == before["upstream.queries"], "refused query resolved"
-    # Loopback, on the daemon's other address, is still served.
-    loopback = Client(Endpoint("127.0.0.1", loopback_port), testnet)
-    r = loopback.query("yada123.com", "MX")
-    assert r.rcode() == dns.rcode.NOERROR and rrset_of(r, "yada123.com.", "MX") is not None
+    _loopback_served(testnet, loopback_port)
+
+
+@pytest.mark.parametrize("allow", REFUSED_BY, ids=REFUSED_IDS)
+def test_foreign_tcp_client_closed_unread(foreign_client, start_mxcached, testnet, allow):
+    """Over TCP nothing is read from a foreign client: its connection is
+    closed on accept (tcp.refused), before it takes a slot or a buffer."""
+    res, loopback_port = _daemon(start_mxcached, *allow)
+    wire = make_query("yada123.com.", "MX", id=0x4AC3).to_wire()
+    before = res.stats()
+
+    assert foreign_client.exchange(wire, res.addr, res.port, "tcp") is None, "a reply over TCP"
+
+    st = res.stats()
+    assert st["tcp.refused"] == 1 and st["tcp.accepted"] == 0, st
+    assert st["queries.tcp"] == 0 and st["queries.refused"] == 0, "the query was read"
+    assert st["upstream.queries"] == before["upstream.queries"], "refused query resolved"
+    _loopback_served(testnet, loopback_port)
 
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
@@ -166,4 +196,5 @@ def test_allowed_foreign_client_answered(foreign_client, start_mxcached, allow, 
     reply = dns.message.from_wire(foreign_client.exchange(q.to_wire(), res.addr, res.port, proto))
     assert reply.id == 0x4AC2 and reply.rcode() == dns.rcode.NOERROR
     assert rrset_of(reply, "yada123.com.", "MX") is not None
-    assert res.stats()["queries.refused"] == 0
+    st = res.stats()
+    assert st["queries.refused"] == 0 and st["tcp.refused"] == 0

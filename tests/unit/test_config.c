@@ -223,6 +223,8 @@ defaults(void **state)
 	assert_int_equal(c->query.stale_client_ms, 1800);
 	assert_int_equal(c->tcp.max_conns, 512);
 	assert_int_equal(c->tcp.idle_ms, 10000);
+	assert_int_equal(c->tcp.write_ms, 10000);
+	assert_int_equal(c->tcp.max_per_client, 0);
 	assert_false(c->foreground);
 	assert_int_equal(c->verbose, 0);
 }
@@ -369,20 +371,27 @@ numeric_limits(void **state)
 	struct config *c = &t->cfg;
 
 	t_ok(t, "--max-inflight", "50", "--tcp-max-connections", "7", "--tcp-idle-timeout", "2500",
-	     "--mx-chase-max", "64", NULL);
+	     "--tcp-write-timeout", "700", "--tcp-max-per-client", "3", "--mx-chase-max", "64",
+	     NULL);
 	assert_int_equal(c->query.max_inflight, 50);
 	assert_int_equal(c->tcp.max_conns, 7);
 	assert_int_equal(c->tcp.idle_ms, 2500);
+	assert_int_equal(c->tcp.write_ms, 700);
+	assert_int_equal(c->tcp.max_per_client, 3);
 	assert_int_equal(c->chaser.max_exchangers, 64);
-	/* Zero means the smallest useful value for these two. */
-	t_ok(t, "--max-inflight", "0", "--tcp-idle-timeout", "0", "--mx-chase-max", "0", NULL);
+	/* Zero means the smallest useful value for these. */
+	t_ok(t, "--max-inflight", "0", "--tcp-idle-timeout", "0", "--tcp-write-timeout", "0",
+	     "--mx-chase-max", "0", NULL);
 	assert_int_equal(c->query.max_inflight, 1);
 	assert_int_equal(c->tcp.idle_ms, 1);
+	assert_int_equal(c->tcp.write_ms, 1);
 	assert_int_equal(c->chaser.max_exchangers, 0);
 	t_bad(t, "--mx-chase-max", "--mx-chase-max", "65", NULL);
 	t_bad(t, "--max-inflight", "--max-inflight", "1000001", NULL);
 	t_bad(t, "--tcp-max-connections", "--tcp-max-connections", "100001", NULL);
 	t_bad(t, "--tcp-idle-timeout", "--tcp-idle-timeout", "3600001", NULL);
+	t_bad(t, "--tcp-write-timeout", "--tcp-write-timeout", "3600001", NULL);
+	t_bad(t, "--tcp-max-per-client", "--tcp-max-per-client", "100001", NULL);
 }
 
 static void

@@ -263,6 +263,40 @@ wildcard(void **state)
 	assert_false(sock_is_wildcard((const struct sockaddr *)&sun));
 }
 
+/* ---- sock_client_key ----------------------------------------------- */
+
+static size_t
+t_key(const char *text, uint8_t key[SOCK_CLIENT_KEY])
+{
+	struct sock_addr a = t_parse(text, 53);
+
+	return sock_client_key((const struct sockaddr *)&a.ss, key);
+}
+
+static void
+client_key(void **state)
+{
+	uint8_t a[SOCK_CLIENT_KEY], b[SOCK_CLIENT_KEY];
+	struct sockaddr_un sun;
+
+	(void)state;
+	/* The port is not part of the client. */
+	assert_int_equal(t_key("192.0.2.1@53", a), 5);
+	assert_int_equal(t_key("192.0.2.1@1053", b), 5);
+	assert_memory_equal(a, b, 5);
+	assert_int_equal(t_key("192.0.2.2", b), 5);
+	assert_memory_not_equal(a, b, 5);
+	/* IPv6: one /64 is one client. */
+	assert_int_equal(t_key("2001:db8:1:2::1", a), 9);
+	assert_int_equal(t_key("2001:db8:1:2:ffff::9", b), 9);
+	assert_memory_equal(a, b, 9);
+	assert_int_equal(t_key("2001:db8:1:3::1", b), 9);
+	assert_memory_not_equal(a, b, 9);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	assert_int_equal(sock_client_key((const struct sockaddr *)&sun, a), 0);
+}
+
 /* ---- sock_bind ----------------------------------------------------- */
 
 static void
@@ -362,6 +396,7 @@ main(void)
 	    cmocka_unit_test(parse_bad_hosts),
 	    cmocka_unit_test(addr_text_roundtrip),
 	    cmocka_unit_test(addr_text_small_and_other),
+	    cmocka_unit_test(client_key),
 	    cmocka_unit_test(wildcard),
 	    cmocka_unit_test_setup_teardown(bind_udp, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(bind_tcp_twice, t_setup, t_teardown),

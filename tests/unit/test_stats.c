@@ -402,6 +402,8 @@ json_counters_map_to_fields(void **state)
 	    {"tcp.accepted", &st->tcp_accepted},
 	    {"tcp.rejected", &st->tcp_rejected},
 	    {"tcp.timeouts", &st->tcp_timeouts},
+	    {"tcp.write_timeouts", &st->tcp_write_timeouts},
+	    {"tcp.refused", &st->tcp_refused},
 	    {"udp.send_errors", &st->udp_send_errors},
 	    {"cache.refreshes", &st->refreshes},
 	    {"mx_chaser.mx_answers", &st->mx_answers},

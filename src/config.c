@@ -469,8 +469,6 @@ set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen)
 
 	if (strcmp(arg, "auto") == 0) {
 		cfg->chase_tlsa = -1;
-	cfg->log_servfail = true;
-	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
 		return true;
 	}
 	if (!config_yes_no("chase-tlsa", arg, &on, err, errlen))

@@ -413,7 +413,9 @@ budget_flags(void **state)
 	assert_int_equal(c->budget.zone_bg_per_sec, 7);
 	t_bad(t, "--jostle-timeout", "--jostle-timeout", "x", NULL);
 	t_bad(t, "--chase-zone-rate", "--chase-zone-rate", "-1", NULL);
-	t_ok(t, "--log-servfail", "no", NULL);
+	/* Options after another one keep their values. */
+	t_ok(t, "--chase-zone-max", "5", "--log-servfail", "no", "--chase-tlsa", "auto", NULL);
+	assert_int_equal(c->budget.zone_background, 5);
 	assert_false(c->log_servfail);
 	t_bad(t, "--log-servfail", "--log-servfail", "maybe", NULL);
 }

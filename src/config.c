@@ -41,6 +41,7 @@ static bool set_tcp_max(struct config *cfg, const char *arg, char *err, size_t e
 static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_allow(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_metrics(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_mx_chase(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_mx_chase_max(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -109,6 +110,8 @@ static const struct config_opt config_opts[] = {
     {"control", 's', "PATH", set_control,
      "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
     {"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
+    {"metrics", 0, "ADDR@PORT", set_metrics,
+     "serve Prometheus metrics (GET /metrics) here, to allowed clients (off)"},
     {"unbound-option", 0, "NAME:VALUE", set_unbound_option,
      "passed to ub_ctx_set_option (repeatable)"},
     {"foreground", 'f', NULL, set_foreground, "stay in the foreground, log to stderr"},
@@ -522,6 +525,17 @@ set_allow(struct config *cfg, const char *arg, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	return config_push(&cfg->allow, &cfg->nallow, arg);
+}
+
+static bool
+set_metrics(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!strchr(arg, '@') || !sock_parse_addr(arg, 0, &cfg->metrics)) {
+		snprintf(err, errlen, "--metrics: '%s' is not ADDR@PORT", arg);
+		return false;
+	}
+	cfg->metrics_on = true;
+	return true;
 }
 
 static bool

@@ -29,6 +29,7 @@
 #define METRICS_LINGER_TIMEOUT 2.0
 #define METRICS_MAX_RESPONSE (4 * 1024 * 1024)
 #define METRICS_STATS_REQUEST "{\"cmd\":\"stats\",\"histograms\":true}"
+#define METRICS_NO_STATS "stats unavailable\n"
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 enum metrics_phase { METRICS_READING, METRICS_WRITING, METRICS_LINGERING };
@@ -355,7 +356,7 @@ metrics_answer(struct metrics_conn *mc, enum metrics_verdict v, const struct met
 				     req->head_only);
 	else if (v == METRICS_OK)
 		ok = metrics_respond(mc, "500 Internal Server Error", "text/plain", "",
-				     "no stats\n", 9, req->head_only);
+				     METRICS_NO_STATS, strlen(METRICS_NO_STATS), req->head_only);
 	else
 		ok = metrics_respond(mc, errors[v].status, "text/plain", errors[v].extra,
 				     errors[v].body, strlen(errors[v].body), req->head_only);

@@ -209,8 +209,10 @@ metrics_free(struct metrics *m)
 	ev_io_stop(m->loop, &m->io);
 	ev_timer_stop(m->loop, &m->backoff);
 	close(m->fd);
-	while (m->conns)
-		metrics_close(m->conns);
+	for (struct metrics_conn *mc = m->conns, *next; mc; mc = next) {
+		next = mc->next;
+		metrics_close(mc);
+	}
 	free(m);
 }
 

@@ -116,7 +116,8 @@ def test_other_paths_404(endpoint, path):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS", "BREW"])
 def test_other_methods_405(endpoint, method):
-    status, headers, _ = endpoint.request(method, "/metrics", body=b"x" if method == "POST" else None)
+    body = b"x" if method == "POST" else None
+    status, headers, _ = endpoint.request(method, "/metrics", body=body)
     assert status == 405
     assert headers["Allow"] == "GET, HEAD"
 
@@ -276,5 +277,7 @@ def test_dashboard_names_exist(endpoint):
     assert used, exprs
     missing = sorted(n for n in used if n not in families and n not in samples)
     assert missing == [], f"not in the exposition: {missing}"
-    datasources = {v.get("name") for v in dash["templating"]["list"] if v.get("type") == "datasource"}
-    assert datasources, "no datasource variable"
+    variables = dash["templating"]["list"]
+    assert any(v.get("type") == "datasource" for v in variables), "no datasource variable"
+    uids = {p["datasource"]["uid"] for p in dash["panels"]}
+    assert uids == {"${datasource}"}, uids

@@ -152,6 +152,23 @@ def test_bare_lf_lines_are_accepted(endpoint):
     assert _status(endpoint.raw(b"GET /metrics HTTP/1.0\nHost: x\n\n")) == 200
 
 
+def test_slow_reader_gets_everything(endpoint):
+    """A client with a tiny receive window, reading a little at a time, gets
+    the whole answer, as long as Content-Length says, then the close."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", endpoint.port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = b""
+        while chunk := s.recv(256):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    assert length > 4096 and len(body) == length
+    assert "mxcache_queries_total" in parse_prometheus(body.decode())
+
+
 # --------------------------------------------------------------- bounds
 
 

@@ -53,7 +53,7 @@ static json_t *ctl_build_route(const struct ctl_cmd *cmd, char **args, int nargs
 static void ctl_print_stats(const json_t *st);
 static void ctl_print_latency(const json_t *st, const char *label, const char *prefix);
 static void ctl_print_counts(const json_t *st, const char *label, const char *prefix);
-static void ctl_print_prometheus(const json_t *st);
+static bool ctl_print_prometheus(const json_t *st);
 static void ctl_print_dump(const json_t *ans);
 static void ctl_print_route(const json_t *ans);
 static void ctl_print_flush(const json_t *ans);
@@ -298,7 +298,7 @@ ctl_print_route(const json_t *ans)
 		printf("  ! %s\n", json_string_value(json_object_get(ans, "problem")));
 }
 
-static void
+static bool
 ctl_print_prometheus(const json_t *st)
 {
 	size_t len;
@@ -306,10 +306,11 @@ ctl_print_prometheus(const json_t *st)
 
 	if (!text) {
 		fprintf(stderr, "mxcache-ctl: out of memory\n");
-		return;
+		return false;
 	}
 	fwrite(text, 1, len, stdout);
 	free(text);
+	return true;
 }
 
 static void
@@ -470,13 +471,16 @@ main(int argc, char **argv)
 		case 'h':
 			ctl_usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "mxcache-ctl: %s needs a value (see --help)\n",
-				argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "mxcache-ctl: unknown option %s (see --help)\n",
-				argv[optind - 1]);
+			/* A long option is the word just read; a short one (maybe
+			 * in a cluster) is optopt. */
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				fprintf(stderr, "mxcache-ctl: %s: %s (see --help)\n",
+					argv[optind - 1],
+					c == ':' ? "missing value" : "unknown option");
+			else
+				fprintf(stderr, "mxcache-ctl: -%c: %s (see --help)\n", optopt,
+					c == ':' ? "missing value" : "unknown option");
 			return 2;
 		}
 	}
@@ -496,13 +500,13 @@ main(int argc, char **argv)
 		return 1;
 	if (json_object_get(ans, "error")) {
 		const char *msg = json_string_value(json_object_get(ans, "error"));
-		fprintf(stderr, "mxcache-ctl: %s: %s\n", cmd->name, msg ? msg : "error");
+		fprintf(stderr, "mxcache-ctl: %s\n", msg ? msg : "the daemon answered an error");
 		status = 1;
 	} else if (format == CTL_JSON) {
 		json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 	} else if (format == CTL_PROMETHEUS) {
-		ctl_print_prometheus(ans);
+		status = ctl_print_prometheus(ans) ? 0 : 1;
 	} else {
 		cmd->print(ans);
 	}

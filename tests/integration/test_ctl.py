@@ -153,6 +153,7 @@ def test_flush_name_type_then_dump(start_mxcached, testnet):
         ["stats", "--json", "--prometheus"],
         ["stats", "--frobnicate"],
         ["stats", "-s"],
+        ["stats", "-jx"],
         [],
     ],
 )
@@ -198,7 +199,7 @@ def test_daemon_error_exits_1(daemon):
     """The daemon's {"error": ...} is printed on stderr with exit 1."""
     proc = daemon.ctl("flush", "bad..name")
     assert proc.returncode == 1, proc
-    assert proc.stderr.startswith("mxcache-ctl: flush: ") and "name" in proc.stderr, proc
+    assert proc.stderr.startswith("mxcache-ctl: flush: ") and "'name'" in proc.stderr, proc
     assert proc.stdout == ""
     proc = daemon.ctl("flush", "yada123.com", "NOSUCHTYPE", "--json")
     assert proc.returncode == 1 and "type" in proc.stderr, proc

@@ -74,6 +74,7 @@ static void metrics_answer(struct metrics_conn *mc, enum metrics_verdict v,
 static bool metrics_respond(struct metrics_conn *mc, const char *status, const char *type,
 			    const char *extra, const char *body, size_t len, bool head_only);
 static char *metrics_exposition(const struct metrics *m, size_t *len);
+static void metrics_phase(struct metrics_conn *mc, enum metrics_phase phase, double seconds);
 static void metrics_flush(struct metrics_conn *mc);
 static void metrics_linger(struct metrics_conn *mc);
 static void metrics_close(struct metrics_conn *mc);
@@ -367,10 +368,7 @@ metrics_answer(struct metrics_conn *mc, enum metrics_verdict v, const struct met
 		metrics_close(mc);
 		return;
 	}
-	mc->phase = METRICS_WRITING;
-	ev_timer_stop(mc->m->loop, &mc->timer);
-	ev_timer_set(&mc->timer, METRICS_SEND_TIMEOUT, 0.0);
-	ev_timer_start(mc->m->loop, &mc->timer);
+	metrics_phase(mc, METRICS_WRITING, METRICS_SEND_TIMEOUT);
 	metrics_flush(mc);
 }
 
@@ -386,6 +384,16 @@ metrics_respond(struct metrics_conn *mc, const char *status, const char *type, c
 
 	return n > 0 && (size_t)n < sizeof(head) && buf_append(&mc->out, head, (size_t)n) &&
 	       (head_only || buf_append(&mc->out, body, len));
+}
+
+/* Each phase has its own deadline, counted from its start. */
+static void
+metrics_phase(struct metrics_conn *mc, enum metrics_phase phase, double seconds)
+{
+	mc->phase = phase;
+	ev_timer_stop(mc->m->loop, &mc->timer);
+	ev_timer_set(&mc->timer, seconds, 0.0);
+	ev_timer_start(mc->m->loop, &mc->timer);
 }
 
 static void
@@ -408,17 +416,12 @@ metrics_flush(struct metrics_conn *mc)
 static void
 metrics_linger(struct metrics_conn *mc)
 {
-	struct ev_loop *loop = mc->m->loop;
-
 	if (shutdown(mc->fd, SHUT_WR) != 0) {
 		metrics_close(mc);
 		return;
 	}
-	mc->phase = METRICS_LINGERING;
-	ev_timer_stop(loop, &mc->timer);
-	ev_timer_set(&mc->timer, METRICS_LINGER_TIMEOUT, 0.0);
-	ev_timer_start(loop, &mc->timer);
-	ev_io_start(loop, &mc->rio);
+	metrics_phase(mc, METRICS_LINGERING, METRICS_LINGER_TIMEOUT);
+	ev_io_start(mc->m->loop, &mc->rio);
 }
 
 static void

@@ -67,7 +67,7 @@ $(BUILD)/obj/%.o: src/%.c | build-deps
 $(BUILD)/mxcached: $(DAEMON_OBJ)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
-$(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o
+$(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o $(BUILD)/obj/prom.o
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # delayproxy: latency in front of test authoritative servers (tests, bench).
@@ -130,7 +130,7 @@ valgrind: all
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := query response control persist
+FUZZ_NAMES   := query response control persist http
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all
 FUZZ_OBJ     := $(LIB_OBJ:$(BUILD)/obj/%=$(FUZZ_BUILD)/obj/%)

@@ -31,6 +31,8 @@ struct config {
 	size_t cache_size;
 	uint32_t stale_max_age; /* how long expired entries stay for serve-stale */
 	unsigned ratelimit;	/* UDP queries per second per client, 0: off */
+	struct sock_addr metrics;
+	bool metrics_on; /* --metrics given: serve Prometheus there */
 	struct upstream_options upstream;
 	struct query_options query;
 	struct listen_tcp_options tcp;

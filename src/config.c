@@ -45,6 +45,7 @@ static bool config_tcp_ms(const char *name, const char *arg, unsigned *out, char
 			  size_t errlen);
 static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_allow(struct config *cfg, const char *arg, char *err, size_t errlen);
+static bool set_metrics(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_mx_chase(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_mx_chase_max(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -121,6 +122,8 @@ static const struct config_opt config_opts[] = {
     {"control", 's', "PATH", set_control,
      "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
     {"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
+    {"metrics", 0, "ADDR@PORT", set_metrics,
+     "serve Prometheus metrics (GET /metrics) here, to allowed clients (off)"},
     {"unbound-option", 0, "NAME:VALUE", set_unbound_option,
      "passed to ub_ctx_set_option (repeatable)"},
     {"log-servfail", 0, "yes|no", set_log_servfail,
@@ -576,6 +579,17 @@ set_allow(struct config *cfg, const char *arg, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	return config_push(&cfg->allow, &cfg->nallow, arg);
+}
+
+static bool
+set_metrics(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!strchr(arg, '@') || !sock_parse_addr(arg, 0, &cfg->metrics)) {
+		snprintf(err, errlen, "--metrics: '%s' is not ADDR@PORT", arg);
+		return false;
+	}
+	cfg->metrics_on = true;
+	return true;
 }
 
 static bool

@@ -1,8 +1,12 @@
 /*
  * mxcache-ctl: the operator's client for mxcached's control socket.
  *
- *   mxcache-ctl [-s PATH] [--json | --prometheus] stats
- *   mxcache-ctl [-s PATH] flush [NAME [TYPE]] | dump [LIMIT] | route DOMAIN | ping | reset
+ *   mxcache-ctl [-s PATH] [--json | --prometheus] COMMAND [ARGS]
+ *
+ * Options may come before or after the command. Every command is one line
+ * of ctl_cmds[]: its arguments, its help, its request and how its answer
+ * is printed. Exit status: 0, 1 when the daemon answers an error or cannot
+ * be reached, 2 for a wrong command line.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,39 +21,76 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "prom.h"
 
 #define CTL_TIMEOUT_S 10
 #define CTL_MAX_ANSWER (64 * 1024 * 1024)
+#define CTL_MAX_ARGS 8
+#define CTL_DUMP_DEFAULT 100
 
 enum ctl_format { CTL_TEXT, CTL_JSON, CTL_PROMETHEUS };
+
+struct ctl_cmd {
+	const char *name;
+	const char *args; /* as the help shows them */
+	int min_args;
+	int max_args;
+	const char *help;
+	/* The request; NULL (after a message on stderr) if the arguments are wrong. */
+	json_t *(*build)(const struct ctl_cmd *cmd, char **args, int nargs);
+	void (*print)(const json_t *ans);
+	bool prometheus; /* has a --prometheus form */
+};
 
 static json_t *ctl_request(const char *path, json_t *req);
 static char *ctl_read_line(int fd);
 static double ctl_num(const json_t *obj, const char *key);
+static json_t *ctl_build_plain(const struct ctl_cmd *cmd, char **args, int nargs);
+static json_t *ctl_build_reset(const struct ctl_cmd *cmd, char **args, int nargs);
+static json_t *ctl_build_flush(const struct ctl_cmd *cmd, char **args, int nargs);
+static json_t *ctl_build_dump(const struct ctl_cmd *cmd, char **args, int nargs);
+static json_t *ctl_build_route(const struct ctl_cmd *cmd, char **args, int nargs);
 static void ctl_print_stats(const json_t *st);
 static void ctl_print_latency(const json_t *st, const char *label, const char *prefix);
 static void ctl_print_counts(const json_t *st, const char *label, const char *prefix);
-static void ctl_print_prometheus(const json_t *st);
-static void ctl_prometheus_hist(const char *name, const json_t *h);
-static bool ctl_prometheus_gauge(const char *key);
+static bool ctl_print_prometheus(const json_t *st);
 static void ctl_print_dump(const json_t *ans);
 static void ctl_print_route(const json_t *ans);
-static json_t *ctl_build(int argc, char **argv);
+static void ctl_print_flush(const json_t *ans);
+static void ctl_print_ok(const json_t *ans);
+static const struct ctl_cmd *ctl_find(const char *name);
+static json_t *ctl_build(const char *name, char **args, int nargs, enum ctl_format format,
+			 const struct ctl_cmd **out);
+static bool ctl_push_word(char **words, int *nwords, char *word);
 static void ctl_usage(FILE *out);
+
+static const struct ctl_cmd ctl_cmds[] = {
+    {"stats", "", 0, 0, "counters, hit ratio, latency percentiles", ctl_build_plain,
+     ctl_print_stats, true},
+    {"reset", "", 0, 0, "zero the counters", ctl_build_reset, ctl_print_ok, false},
+    {"flush", "[NAME [TYPE]]", 0, 2, "drop the cache, or one name (and type)", ctl_build_flush,
+     ctl_print_flush, false},
+    {"dump", "[LIMIT]", 0, 1, "list cache entries (default 100)", ctl_build_dump, ctl_print_dump,
+     false},
+    {"route", "DOMAIN", 1, 1, "where mail to DOMAIN goes: exchangers and addresses",
+     ctl_build_route, ctl_print_route, false},
+    {"ping", "", 0, 0, "check that the daemon answers", ctl_build_plain, ctl_print_ok, false},
+};
+
+#define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
 static void
 ctl_usage(FILE *out)
 {
+	char left[64];
+
+	fprintf(out, "usage: mxcache-ctl [-s PATH] [--json | --prometheus] COMMAND [ARGS]\n"
+		     "       (options may also follow the command)\n\ncommands:\n");
+	for (size_t i = 0; i < CTL_NCMDS; i++) {
+		snprintf(left, sizeof(left), "%s %s", ctl_cmds[i].name, ctl_cmds[i].args);
+		fprintf(out, "  %-20s%s\n", left, ctl_cmds[i].help);
+	}
 	fprintf(out,
-		"usage: mxcache-ctl [-s PATH] [--json | --prometheus] COMMAND [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  stats               counters, hit ratio, latency percentiles\n"
-		"  reset               zero the counters\n"
-		"  flush [NAME [TYPE]] drop the cache, or one name (and type)\n"
-		"  dump [LIMIT]        list cache entries (default 100)\n"
-		"  route DOMAIN        where mail to DOMAIN goes: exchangers and addresses\n"
-		"  ping                check that the daemon answers\n"
 		"\n"
 		"  -s, --socket PATH   control socket (default %s)\n"
 		"      --json          print the daemon's JSON answer as it is\n"
@@ -208,93 +249,6 @@ ctl_print_stats(const json_t *st)
 	printf("uptime         %.0f s\n", ctl_num(st, "uptime_s"));
 }
 
-static bool
-ctl_prometheus_gauge(const char *key)
-{
-	static const char *const gauges[] = {"cache.entries",
-					     "cache.bytes",
-					     "cache.max_bytes",
-					     "upstream.in_flight",
-					     "upstream.distinct_in_flight",
-					     "uptime_s"};
-
-	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
-		if (strcmp(key, gauges[i]) == 0)
-			return true;
-	return false;
-}
-
-/* A latency histogram in seconds, as Prometheus expects: cumulative
- * buckets, +Inf, _sum and _count. */
-static void
-ctl_prometheus_hist(const char *name, const json_t *h)
-{
-	const json_t *le = json_object_get(h, "le"), *counts = json_object_get(h, "count");
-	char metric[96];
-	double cum = 0;
-	size_t len = strlen(name);
-
-	/* "latency_hit_us" -> "mxcache_latency_hit_seconds" */
-	snprintf(metric, sizeof(metric), "mxcache_%.*s_seconds",
-		 (int)(len > 3 && strcmp(name + len - 3, "_us") == 0 ? len - 3 : len), name);
-	printf("# HELP %s Client-facing DNS latency (%s).\n", metric, name);
-	printf("# TYPE %s histogram\n", metric);
-	for (size_t i = 0; i < json_array_size(le); i++) {
-		cum += json_number_value(json_array_get(counts, i));
-		printf("%s_bucket{le=\"%.6f\"} %.0f\n", metric,
-		       json_number_value(json_array_get(le, i)) / 1e6, cum);
-	}
-	printf("%s_bucket{le=\"+Inf\"} %.0f\n", metric, ctl_num(h, "total"));
-	printf("%s_sum %.6f\n", metric, ctl_num(h, "sum") / 1e6);
-	printf("%s_count %.0f\n", metric, ctl_num(h, "total"));
-}
-
-static void
-ctl_print_prometheus(const json_t *st)
-{
-	static const struct {
-		const char *prefix;
-		const char *metric;
-		const char *label;
-	} families[] = {
-	    {"queries.by_type.", "mxcache_queries_by_type_total", "type"},
-	    {"queries.by_rcode.", "mxcache_answers_by_rcode_total", "rcode"},
-	};
-	const char *key;
-	json_t *v;
-
-	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
-		size_t plen = strlen(families[f].prefix);
-		printf("# HELP %s Queries counted by %s.\n", families[f].metric, families[f].label);
-		printf("# TYPE %s counter\n", families[f].metric);
-		json_object_foreach((json_t *)(uintptr_t)st, key, v)
-		{
-			if (strncmp(key, families[f].prefix, plen) == 0)
-				printf("%s{%s=\"%s\"} %.0f\n", families[f].metric,
-				       families[f].label, key + plen, json_number_value(v));
-		}
-	}
-	json_object_foreach((json_t *)(uintptr_t)st, key, v)
-	{
-		char metric[128];
-		if (!json_is_number(v) || strncmp(key, "queries.by_", 11) == 0 ||
-		    strncmp(key, "latency", 7) == 0)
-			continue;
-		bool gauge = ctl_prometheus_gauge(key);
-		size_t klen = strlen(key);
-		bool has_total = klen > 6 && strcmp(key + klen - 6, ".total") == 0;
-		snprintf(metric, sizeof(metric), "mxcache_%s%s", key,
-			 gauge || has_total ? "" : "_total");
-		for (char *p = metric; *p; p++)
-			if (*p == '.')
-				*p = '_';
-		printf("# HELP %s mxcached statistic %s.\n", metric, key);
-		printf("# TYPE %s %s\n", metric, gauge ? "gauge" : "counter");
-		printf("%s %.0f\n", metric, json_number_value(v));
-	}
-	json_object_foreach(json_object_get(st, "histograms"), key, v) ctl_prometheus_hist(key, v);
-}
-
 static void
 ctl_print_dump(const json_t *ans)
 {
@@ -344,39 +298,136 @@ ctl_print_route(const json_t *ans)
 		printf("  ! %s\n", json_string_value(json_object_get(ans, "problem")));
 }
 
-/* The request for the command line; NULL (after a message) if it is wrong. */
-static json_t *
-ctl_build(int argc, char **argv)
+static bool
+ctl_print_prometheus(const json_t *st)
 {
-	const char *cmd = argv[0];
+	size_t len;
+	char *text = prom_render(st, &len);
+
+	if (!text) {
+		fprintf(stderr, "mxcache-ctl: out of memory\n");
+		return false;
+	}
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return true;
+}
+
+static void
+ctl_print_flush(const json_t *ans)
+{
+	printf("flushed %.0f entries\n", ctl_num(ans, "removed"));
+}
+
+static void
+ctl_print_ok(const json_t *ans)
+{
+	(void)ans;
+	printf("ok\n");
+}
+
+/* Commands whose request is their name alone. */
+static json_t *
+ctl_build_plain(const struct ctl_cmd *cmd, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	return json_pack("{s:s}", "cmd", cmd->name);
+}
+
+static json_t *
+ctl_build_reset(const struct ctl_cmd *cmd, char **args, int nargs)
+{
+	(void)cmd;
+	(void)args;
+	(void)nargs;
+	return json_pack("{s:s}", "cmd", "stats_reset");
+}
+
+static json_t *
+ctl_build_flush(const struct ctl_cmd *cmd, char **args, int nargs)
+{
+	json_t *req = json_pack("{s:s}", "cmd", cmd->name);
+
+	if (req && nargs >= 1)
+		json_object_set_new(req, "name", json_string(args[0]));
+	if (req && nargs == 2)
+		json_object_set_new(req, "type", json_string(args[1]));
+	return req;
+}
+
+static json_t *
+ctl_build_dump(const struct ctl_cmd *cmd, char **args, int nargs)
+{
+	long limit = CTL_DUMP_DEFAULT;
 	char *end;
 
-	if (strcmp(cmd, "stats") == 0 && argc == 1)
-		return json_pack("{s:s}", "cmd", "stats");
-	if (strcmp(cmd, "ping") == 0 && argc == 1)
-		return json_pack("{s:s}", "cmd", "ping");
-	if (strcmp(cmd, "reset") == 0 && argc == 1)
-		return json_pack("{s:s}", "cmd", "stats_reset");
-	if (strcmp(cmd, "route") == 0 && argc == 2)
-		return json_pack("{s:s, s:s}", "cmd", "route", "domain", argv[1]);
-	if (strcmp(cmd, "flush") == 0 && argc <= 3) {
-		json_t *req = json_pack("{s:s}", "cmd", "flush");
-		if (argc >= 2)
-			json_object_set_new(req, "name", json_string(argv[1]));
-		if (argc == 3)
-			json_object_set_new(req, "type", json_string(argv[2]));
-		return req;
-	}
-	if (strcmp(cmd, "dump") == 0 && argc <= 2) {
-		long limit = argc == 2 ? strtol(argv[1], &end, 10) : 100;
-		if (argc == 2 && (*end != '\0' || limit < 0)) {
-			fprintf(stderr, "mxcache-ctl: dump: '%s' is not a count\n", argv[1]);
+	if (nargs == 1) {
+		errno = 0;
+		limit = strtol(args[0], &end, 10);
+		if (end == args[0] || *end != '\0' || limit < 0 || errno) {
+			fprintf(stderr, "mxcache-ctl: dump: '%s' is not a count\n", args[0]);
 			return NULL;
 		}
-		return json_pack("{s:s, s:I}", "cmd", "dump", "limit", (json_int_t)limit);
 	}
-	fprintf(stderr, "mxcache-ctl: unknown command or wrong arguments: %s (see --help)\n", cmd);
+	return json_pack("{s:s, s:I}", "cmd", cmd->name, "limit", (json_int_t)limit);
+}
+
+static json_t *
+ctl_build_route(const struct ctl_cmd *cmd, char **args, int nargs)
+{
+	(void)nargs;
+	return json_pack("{s:s, s:s}", "cmd", cmd->name, "domain", args[0]);
+}
+
+static const struct ctl_cmd *
+ctl_find(const char *name)
+{
+	for (size_t i = 0; i < CTL_NCMDS; i++)
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return &ctl_cmds[i];
 	return NULL;
+}
+
+/* The request for the command line; NULL (after a message) if it is wrong. */
+static json_t *
+ctl_build(const char *name, char **args, int nargs, enum ctl_format format,
+	  const struct ctl_cmd **out)
+{
+	const struct ctl_cmd *cmd = ctl_find(name);
+	json_t *req;
+
+	if (!cmd) {
+		fprintf(stderr, "mxcache-ctl: unknown command '%s' (see --help)\n", name);
+		return NULL;
+	}
+	if (nargs < cmd->min_args || nargs > cmd->max_args) {
+		fprintf(stderr, "mxcache-ctl: wrong arguments; usage: %s %s\n", cmd->name,
+			cmd->args);
+		return NULL;
+	}
+	if (format == CTL_PROMETHEUS && !cmd->prometheus) {
+		fprintf(stderr, "mxcache-ctl: --prometheus goes with stats, not %s\n", cmd->name);
+		return NULL;
+	}
+	if (!(req = cmd->build(cmd, args, nargs)))
+		return NULL;
+	if (format == CTL_PROMETHEUS)
+		json_object_set_new(req, "histograms", json_true());
+	*out = cmd;
+	return req;
+}
+
+/* The command and its arguments, CTL_MAX_ARGS + 1 at most. */
+static bool
+ctl_push_word(char **words, int *nwords, char *word)
+{
+	if (*nwords > CTL_MAX_ARGS) {
+		fprintf(stderr, "mxcache-ctl: too many arguments (see --help)\n");
+		return false;
+	}
+	words[(*nwords)++] = word;
+	return true;
 }
 
 int
@@ -390,66 +441,74 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_CONTROL;
+	const struct ctl_cmd *cmd = NULL;
 	enum ctl_format format = CTL_TEXT;
+	char *words[CTL_MAX_ARGS + 1];
+	int c, nwords = 0, status = 0;
 	json_t *req, *ans;
-	int c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+	/* "-" first: words come back in order as they are (options anywhere,
+	 * whatever POSIXLY_CORRECT says); "--" ends the options. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:s:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			if (!ctl_push_word(words, &nwords, optarg))
+				return 2;
+			break;
 		case 's':
 			path = optarg;
 			break;
 		case 'j':
-			format = CTL_JSON;
-			break;
 		case 'p':
-			format = CTL_PROMETHEUS;
+			if (format != CTL_TEXT &&
+			    format != (c == 'j' ? CTL_JSON : CTL_PROMETHEUS)) {
+				fprintf(stderr, "mxcache-ctl: --json or --prometheus, not both\n");
+				return 2;
+			}
+			format = c == 'j' ? CTL_JSON : CTL_PROMETHEUS;
 			break;
 		case 'h':
 			ctl_usage(stdout);
 			return 0;
 		default:
-			ctl_usage(stderr);
+			/* A long option is the word just read; a short one (maybe
+			 * in a cluster) is optopt. */
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				fprintf(stderr, "mxcache-ctl: %s: %s (see --help)\n",
+					argv[optind - 1],
+					c == ':' ? "missing value" : "unknown option");
+			else
+				fprintf(stderr, "mxcache-ctl: -%c: %s (see --help)\n", optopt,
+					c == ':' ? "missing value" : "unknown option");
 			return 2;
 		}
 	}
-	if (optind >= argc) {
+	for (; optind < argc; optind++)
+		if (!ctl_push_word(words, &nwords, argv[optind]))
+			return 2;
+	if (nwords == 0) {
+		fprintf(stderr, "mxcache-ctl: no command given\n");
 		ctl_usage(stderr);
 		return 2;
 	}
-	if (!(req = ctl_build(argc - optind, argv + optind)))
+	if (!(req = ctl_build(words[0], words + 1, nwords - 1, format, &cmd)))
 		return 2;
-	if (format == CTL_PROMETHEUS) {
-		if (strcmp(argv[optind], "stats") != 0) {
-			fprintf(stderr, "mxcache-ctl: --prometheus goes with stats\n");
-			json_decref(req);
-			return 2;
-		}
-		json_object_set_new(req, "histograms", json_true());
-	}
 	ans = ctl_request(path, req);
 	json_decref(req);
 	if (!ans)
 		return 1;
 	if (json_object_get(ans, "error")) {
-		fprintf(stderr, "mxcache-ctl: %s\n",
-			json_string_value(json_object_get(ans, "error")));
+		const char *msg = json_string_value(json_object_get(ans, "error"));
+		fprintf(stderr, "mxcache-ctl: %s\n", msg ? msg : "the daemon answered an error");
 		status = 1;
 	} else if (format == CTL_JSON) {
 		json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 	} else if (format == CTL_PROMETHEUS) {
-		ctl_print_prometheus(ans);
-	} else if (strcmp(argv[optind], "stats") == 0) {
-		ctl_print_stats(ans);
-	} else if (strcmp(argv[optind], "dump") == 0) {
-		ctl_print_dump(ans);
-	} else if (strcmp(argv[optind], "route") == 0) {
-		ctl_print_route(ans);
-	} else if (strcmp(argv[optind], "flush") == 0) {
-		printf("flushed %.0f entries\n", ctl_num(ans, "removed"));
+		status = ctl_print_prometheus(ans) ? 0 : 1;
 	} else {
-		printf("ok\n");
+		cmd->print(ans);
 	}
 	json_decref(ans);
 	return status;

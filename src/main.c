@@ -30,6 +30,7 @@
 #include "listen_tcp.h"
 #include "listen_udp.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "persist.h"
 #include "proc.h"
@@ -56,6 +57,7 @@ struct mxcached {
 	struct query_engine *qe;
 	struct chaser *chaser;
 	struct control *ctl;
+	struct metrics *metrics;
 	struct notify *notify;
 	struct servfail_log servfail;
 	size_t nlisten;
@@ -192,6 +194,7 @@ mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	query_set_acl(d->qe, acl);
+	metrics_set_acl(d->metrics, acl);
 	acl_free(d->acl);
 	d->acl = acl;
 	mxcached_apply(d, &next);
@@ -336,6 +339,9 @@ mxcached_setup(struct mxcached *d)
 			log_fatal("%s", err);
 		log_warn("%s; running without a control socket (see -s)", err);
 	}
+	if (d->cfg.metrics_on &&
+	    !(d->metrics = metrics_new(d->loop, &d->cfg.metrics, d->acl, &cctx, err, sizeof(err))))
+		log_fatal("--metrics: %s", err);
 	mxcached_listen(d);
 
 	ev_timer_init(&d->sweep, mxcached_sweep, MAIN_SWEEP_SECONDS, MAIN_SWEEP_SECONDS);
@@ -406,6 +412,7 @@ static void
 mxcached_teardown(struct mxcached *d)
 {
 	control_free(d->ctl);
+	metrics_free(d->metrics);
 	notify_free(d->notify);
 	query_free(d->qe);
 	chaser_free(d->chaser);

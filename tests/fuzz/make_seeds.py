@@ -2,7 +2,8 @@
 """Writes the seed corpora of the libFuzzer harnesses (tests/fuzz/corpus/).
 
     /usr/bin/python3 tests/fuzz/make_seeds.py            queries, built responses,
-                                                          control requests, cache files
+                                                          control requests, cache files,
+                                                          HTTP request heads
     /usr/bin/python3 tests/fuzz/make_seeds.py --live     also real responses from
                                                           the test hierarchy
 
@@ -444,6 +445,24 @@ def persists():
     w("truncated.bin", cachefile.write([ra, rmx], saved, ANCHOR)[:-20])
 
 
+def https():
+    """Request heads for fuzz_http: what scrapers send, and what they must not."""
+    w = lambda name, data: write("http", name, data)  # noqa: E731
+    w("prometheus.txt", "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9153\r\n"
+      "User-Agent: Prometheus/2.45.0\r\nAccept: application/openmetrics-text;"
+      "version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n"
+      "Accept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n\r\n")
+    w("curl-head.txt", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/7.88\r\n\r\n")
+    w("http10-lf.txt", "GET /metrics?x=1 HTTP/1.0\n\n")
+    w("post-body.txt", "POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    w("not-found.txt", "GET / HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n")
+    w("options-star.txt", "OPTIONS * HTTP/1.1\r\n\r\n")
+    w("folded.txt", "GET /metrics HTTP/1.1\r\nX: a\r\n b\r\n\r\n")
+    w("half.txt", "GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    w("version2.txt", "GET /metrics HTTP/2.0\r\n\r\n")
+    w("obs-text.txt", b"GET /metrics HTTP/1.1\r\nX: \xc3\xa9\tz\r\n\r\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--live", action="store_true", help="also ask the testnet.sh servers")
@@ -452,6 +471,7 @@ def main():
     responses()
     controls()
     persists()
+    https()
     if args.live:
         live_responses()
 

@@ -11,6 +11,7 @@ small stdlib-only Python program run with `ip netns exec`.
 import secrets
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 
 import dns.flags
@@ -57,6 +58,22 @@ except (ConnectionResetError, BrokenPipeError):
 print(reply.hex())
 """
 
+# Run inside the namespace: GET /metrics, print what came back before the
+# close (nothing, if the endpoint closed on us).
+SCRAPE = r"""
+import socket, sys
+addr, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.create_connection((addr, port), timeout=timeout)
+out = b""
+try:
+    s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+    while chunk := s.recv(65536):
+        out += chunk
+except (ConnectionResetError, BrokenPipeError):
+    pass
+sys.stdout.write(out.decode("latin-1"))
+"""
+
 
 def _ip(*args, check=True) -> subprocess.CompletedProcess:
     r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
@@ -69,28 +86,18 @@ def _ip(*args, check=True) -> subprocess.CompletedProcess:
 class ForeignClient:
     netns: str
 
-    def exchange(self, wire: bytes, addr: str, port: int, proto: str) -> bytes:
-        """Send `wire` from inside the namespace; the reply bytes, None if the
-        server closed the connection without replying."""
-        r = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                self.netns,
-                sys.executable,
-                "-c",
-                EXCHANGE,
-                addr,
-                str(port),
-                proto,
-                wire.hex(),
-                str(TIMEOUT),
-            ],
+    def run(self, program: str, *args: str) -> subprocess.CompletedProcess:
+        """A Python program run inside the namespace."""
+        return subprocess.run(
+            ["ip", "netns", "exec", self.netns, sys.executable, "-c", program, *args],
             capture_output=True,
             text=True,
             timeout=TIMEOUT + 10,
         )
+
+    def exchange(self, wire: bytes, addr: str, port: int, proto: str) -> bytes:
+        """Send `wire` from inside the namespace; the reply bytes."""
+        r = self.run(EXCHANGE, addr, str(port), proto, wire.hex(), str(TIMEOUT))
         if r.returncode == 3:
             pytest.fail(f"no {proto} reply from {addr}@{port} within {TIMEOUT}s")
         if r.returncode == 4:
@@ -198,3 +205,23 @@ def test_allowed_foreign_client_answered(foreign_client, start_mxcached, allow, 
     assert rrset_of(reply, "yada123.com.", "MX") is not None
     st = res.stats()
     assert st["queries.refused"] == 0 and st["tcp.refused"] == 0
+
+
+@pytest.mark.parametrize(
+    "allow, served", [((), False), ((CLIENT_ADDR,), True)], ids=["default", "allowed"]
+)
+def test_metrics_endpoint_follows_the_allow_list(foreign_client, start_mxcached, allow, served):
+    """The scrape endpoint is closed on a stranger; --allow lets it in."""
+    port = free_port("0.0.0.0")
+    flags = [arg for cidr in allow for arg in ("--allow", cidr)]
+    res = start_mxcached("--metrics", f"0.0.0.0@{port}", *flags)
+    r = foreign_client.run(SCRAPE, HOST_ADDR, str(port), str(TIMEOUT))
+    assert r.returncode == 0, r.stderr
+    if served:
+        assert r.stdout.startswith("HTTP/1.1 200 OK") and "mxcache_queries_total" in r.stdout
+    else:
+        assert r.stdout == "", r.stdout[:200]
+    # Loopback always is (the host's own address is not loopback).
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT) as u:
+        assert u.status == 200
+    assert res.proc.poll() is None

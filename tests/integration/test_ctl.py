@@ -2,13 +2,13 @@
 exposition, ping, flush and dump, and its errors."""
 
 import json
-import math
 import re
 
 import dns.rcode
 import pytest
 
 from helpers import DESIGN_STATS_KEYS, Client, run_ctl
+from promtext import parse_prometheus
 
 pytestmark = pytest.mark.mxcache_only
 
@@ -70,103 +70,6 @@ def test_prometheus_stats_parse(daemon):
     assert count == [stats["latency_us.count"]]
 
 
-# A strict reader of the Prometheus text exposition format (version 0.0.4).
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
-_FLOAT = r"[+-]?(?:Inf|NaN|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
-_SAMPLE = re.compile(rf"({_NAME})(?:\{{((?:{_LABEL})(?:,{_LABEL})*,?)?\}})? ({_FLOAT})(?: -?\d+)?")
-_META = re.compile(rf"# (HELP|TYPE) ({_NAME})(?: (.*))?")
-_TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
-_SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}
-
-
-def _labels(text):
-    pairs = re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"', text or "")
-    labels = dict(pairs)
-    assert len(labels) == len(pairs), f"repeated label in {{{text}}}"
-    return labels
-
-
-def _family_of(name, families):
-    if name in families:
-        return name
-    for family, info in families.items():
-        for suffix in _SUFFIXES.get(info["type"], ()):
-            if name == family + suffix:
-                return family
-    raise AssertionError(f"sample {name} has no # TYPE line before it")
-
-
-def parse_prometheus(text: str) -> dict:
-    """{family: {"type", "help", "samples": [(name, labels, value)]}}; fails
-    on anything the format does not allow, and checks histograms."""
-    assert text.endswith("\n"), "exposition must end with a newline"
-    families, current, seen = {}, None, set()
-    for n, line in enumerate(text[:-1].split("\n"), 1):
-        where = f"line {n}: {line!r}"
-        assert line.strip(), f"{where}: blank line"
-        if line.startswith("#"):
-            m = _META.fullmatch(line)
-            if not m:
-                continue  # a plain comment
-            kind, name, rest = m.groups()
-            info = families.setdefault(name, {"type": None, "help": None, "samples": []})
-            assert not info["samples"], f"{where}: {kind} after the family's samples"
-            if kind == "TYPE":
-                assert info["type"] is None, f"{where}: second TYPE"
-                assert rest in _TYPES, f"{where}: unknown type"
-                info["type"] = rest
-            else:
-                assert info["help"] is None, f"{where}: second HELP"
-                info["help"] = rest or ""
-            continue
-        m = _SAMPLE.fullmatch(line)
-        assert m, f"{where}: not a sample"
-        name, label_text, value_text = m.groups()
-        family = _family_of(name, families)
-        assert families[family]["type"] is not None, f"{where}: sample before TYPE"
-        assert (
-            current in (None, family) or not families[family]["samples"]
-        ), f"{where}: family {family} not in one group"
-        current = family
-        labels = _labels(label_text)
-        key = (name, tuple(sorted(labels.items())))
-        assert key not in seen, f"{where}: duplicate sample"
-        seen.add(key)
-        value = float(value_text)
-        if families[family]["type"] == "counter":
-            assert value >= 0 and not math.isnan(value), f"{where}: bad counter value"
-        families[family]["samples"].append((name, labels, value))
-    for family, info in families.items():
-        assert info["type"], f"{family}: HELP without TYPE"
-        if info["type"] == "histogram":
-            _check_histogram(family, info["samples"])
-    return families
-
-
-def _check_histogram(family, samples):
-    buckets, sums, counts = [], [], []
-    for name, labels, value in samples:
-        if name == family + "_bucket":
-            assert set(labels) == {"le"}, f"{family}: bucket labels {labels}"
-            buckets.append((float(labels["le"]), value))
-        elif name == family + "_sum":
-            sums.append(value)
-        else:
-            counts.append(value)
-    assert len(sums) == 1 and len(counts) == 1, f"{family}: one _sum and one _count"
-    bounds = [le for le, _ in buckets]
-    assert bounds == sorted(bounds) and len(set(bounds)) == len(
-        bounds
-    ), f"{family}: le not increasing: {bounds}"
-    assert bounds and bounds[-1] == math.inf, f'{family}: no le="+Inf" bucket'
-    cumulative = [v for _, v in buckets]
-    assert all(
-        a <= b for a, b in zip(cumulative, cumulative[1:])
-    ), f"{family}: buckets not cumulative: {cumulative}"
-    assert cumulative[-1] == counts[0], f"{family}: +Inf bucket != _count"
-
-
 _GOOD = (
     "# HELP m_seconds Latency.\n# TYPE m_seconds histogram\n"
     'm_seconds_bucket{le="0.1"} 1\nm_seconds_bucket{le="+Inf"} 2\n'
@@ -212,7 +115,7 @@ def test_reset(daemon):
 def test_missing_socket_is_an_error(tmp_path):
     path = str(tmp_path / "no-daemon.sock")
     proc = run_ctl("-s", path, "ping")
-    assert proc.returncode != 0
+    assert proc.returncode == 1
     assert path in proc.stderr, proc.stderr
     assert proc.stdout == ""
 
@@ -237,8 +140,66 @@ def test_flush_name_type_then_dump(start_mxcached, testnet):
 
 
 @pytest.mark.parametrize(
-    "args", [["frobnicate"], ["dump", "many"], ["--prometheus", "ping"], ["flush", "a", "b", "c"]]
+    "args",
+    [
+        ["frobnicate"],
+        ["dump", "many"],
+        ["dump", ""],
+        ["--prometheus", "ping"],
+        ["ping", "--prometheus"],
+        ["flush", "a", "b", "c"],
+        ["route"],
+        ["stats", "extra"],
+        ["stats", "--json", "--prometheus"],
+        ["stats", "--frobnicate"],
+        ["stats", "-s"],
+        ["stats", "-jx"],
+        [],
+    ],
 )
 def test_bad_command_line(daemon, args):
+    """Usage errors: a message on stderr, nothing on stdout, exit 2."""
     proc = daemon.ctl(*args)
-    assert proc.returncode == 2 and proc.stderr.strip(), proc
+    assert proc.returncode == 2, proc
+    assert proc.stderr.startswith("mxcache-ctl: "), proc.stderr
+    assert proc.stdout == "", proc.stdout
+
+
+def test_options_before_or_after_the_command(daemon):
+    """--json, --prometheus and -s go anywhere on the line (the README shows
+    `mxcache-ctl stats --json`)."""
+    before = json.loads(_ok(daemon.ctl("--json", "stats")))
+    after = json.loads(_ok(run_ctl("stats", "--json", "-s", daemon.control)))
+    middle = json.loads(_ok(run_ctl("--json", "stats", "--socket", daemon.control)))
+    for stats in (before, after, middle):
+        assert stats["queries.total"] == 2 and stats["cache.hits"] == 1
+    prom_after = parse_prometheus(_ok(daemon.ctl("stats", "--prometheus")))
+    prom_before = parse_prometheus(_ok(daemon.ctl("--prometheus", "stats")))
+    assert set(prom_after) == set(prom_before)
+    dump = json.loads(_ok(run_ctl("-s", daemon.control, "dump", "20", "--json")))
+    assert isinstance(dump["entries"], list) and len(dump["entries"]) <= 20
+    assert _ok(run_ctl("ping", "-s", daemon.control)).strip() == "ok"
+
+
+def test_double_dash_ends_the_options(daemon):
+    """After "--" a word that looks like an option is an argument."""
+    proc = daemon.ctl("dump", "--", "--json")
+    assert proc.returncode == 2 and "not a count" in proc.stderr, proc
+
+
+def test_help_lists_every_command():
+    proc = run_ctl("--help")
+    assert proc.returncode == 0, proc
+    for cmd in ("stats", "reset", "flush", "dump", "route", "ping"):
+        assert re.search(rf"^  {cmd}\b", proc.stdout, re.M), proc.stdout
+    assert run_ctl("ping", "-h").stdout == proc.stdout
+
+
+def test_daemon_error_exits_1(daemon):
+    """The daemon's {"error": ...} is printed on stderr with exit 1."""
+    proc = daemon.ctl("flush", "bad..name")
+    assert proc.returncode == 1, proc
+    assert proc.stderr.startswith("mxcache-ctl: flush: ") and "'name'" in proc.stderr, proc
+    assert proc.stdout == ""
+    proc = daemon.ctl("flush", "yada123.com", "NOSUCHTYPE", "--json")
+    assert proc.returncode == 1 and "type" in proc.stderr, proc

@@ -227,9 +227,30 @@ defaults(void **state)
 	assert_int_equal(c->tcp.max_per_client, 0);
 	assert_false(c->foreground);
 	assert_int_equal(c->verbose, 0);
+	assert_false(c->metrics_on);
 }
 
 /* ---- every flag ---------------------------------------------------- */
+
+static void
+metrics_flag(void **state)
+{
+	struct t_cfg *t = *state;
+	struct config *c = &t->cfg;
+
+	t_ok(t, "--metrics", "127.0.0.1@9153", NULL);
+	assert_true(c->metrics_on);
+	t_listen(&c->metrics, "127.0.0.1", 9153);
+	t_ok(t, "--metrics=::1@8080", NULL);
+	t_listen(&c->metrics, "::1", 8080);
+	/* The port is not implied: there is no standard one. */
+	t_bad(t, "--metrics: '127.0.0.1' is not ADDR@PORT", "--metrics", "127.0.0.1", NULL);
+	t_bad(t, "--metrics", "--metrics", "::1", NULL);
+	t_bad(t, "--metrics", "--metrics", "127.0.0.1@0", NULL);
+	t_bad(t, "--metrics", "--metrics", "localhost@9153", NULL);
+	t_ok(t, "-c", t_file(t, "metrics 127.0.0.1@9100\n"), NULL);
+	t_listen(&c->metrics, "127.0.0.1", 9100);
+}
 
 static void
 listen_flags(void **state)
@@ -561,10 +582,10 @@ static void
 help_and_version(void **state)
 {
 	struct t_cfg *t = *state;
-	const char *longs[] = {"--listen",	   "--stub",	      "--forward",
-			       "--cache-size",	   "--query-timeout", "--chase-tlsa",
-			       "--unbound-option", "--allow",	      "--control",
-			       "--config",	   "--version",	      "--help"};
+	const char *longs[] = {
+	    "--listen",	    "--stub",		"--forward", "--cache-size", "--query-timeout",
+	    "--chase-tlsa", "--unbound-option", "--allow",   "--control",    "--config",
+	    "--version",    "--help",		"--metrics"};
 
 	assert_int_equal(t_load_captured(t, "--help"), CONFIG_EXIT);
 	assert_non_null(strstr(t->out, "usage: mxcached"));
@@ -791,6 +812,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(defaults, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(listen_flags, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(metrics_flag, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(upstream_flags, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(allow_repeated, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(cache_sizes, t_setup, t_teardown),

@@ -18,6 +18,7 @@
 
 #include "fuzz.h"
 #include "wire.h"
+#include "wire_write.h"
 
 /* What a walk found. */
 struct walk {

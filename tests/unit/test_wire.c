@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "wire.h"
+#include "wire_write.h"
 
 /* ---- a tiny packet builder ---------------------------------------- */
 

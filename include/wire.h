@@ -118,9 +118,18 @@ size_t wire_reply_limit(const struct wire_query *q, bool tcp);
  * Reads the possibly compressed name at *off, stores its uncompressed form
  * in out (if not NULL, WIRE_MAX_NAME bytes) and moves *off past it.
  * Pointers must point strictly backwards, so loops cannot happen, and
- * there are at most WIRE_MAX_POINTERS of them. Returns the uncompressed length, or 0 if the name is malformed.
+ * there are at most WIRE_MAX_POINTERS of them. Returns the uncompressed length, or 0 if the name is
+ * malformed.
  */
 size_t wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out);
+
+/* wire_name_read, also storing where each label sits in the message
+ * (pointers followed) in at (WIRE_MAX_LABELS entries) and their number in
+ * *labels; at and labels are both NULL or both not. pkt must be at most
+ * WIRE_MAX_MSG bytes long. */
+#define WIRE_MAX_LABELS 127
+size_t wire_name_read_labels(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
+			     uint16_t *at, size_t *labels);
 
 static inline uint8_t
 wire_lower(uint8_t c)
@@ -130,8 +139,7 @@ wire_lower(uint8_t c)
 
 /* Is the (possibly compressed) name at off equal to name, case aside?
  * Stops at the first difference, and is false for a malformed name. */
-bool wire_name_at(const uint8_t *pkt, size_t len, size_t off, const uint8_t *name,
-		  size_t name_len);
+bool wire_name_at(const uint8_t *pkt, size_t len, size_t off, const uint8_t *name, size_t name_len);
 
 /* A hash of the name that ignores case (FNV-1a). */
 uint32_t wire_name_hash(const uint8_t *name, size_t len);

@@ -166,8 +166,7 @@ chaser_append(const struct cache_answer *a, const struct wire_mx *mx, uint16_t q
  * only with exchangers of the same name hash, so the walk costs a few
  * steps per record however many exchangers there are. */
 static void
-chaser_present(const uint8_t *pkt, size_t len, const struct wire_mx *mx, size_t n,
-	       uint8_t *present)
+chaser_present(const uint8_t *pkt, size_t len, const struct wire_mx *mx, size_t n, uint8_t *present)
 {
 	uint32_t hash[CHASER_MAX_EXCHANGERS];
 	uint8_t owner[WIRE_MAX_NAME];
@@ -185,12 +184,14 @@ chaser_present(const uint8_t *pkt, size_t len, const struct wire_mx *mx, size_t 
 	}
 	while (wire_iter_next(&it, &rr) == 1) {
 		off = rr.name_off;
-		if (rr.section != WIRE_ADDITIONAL || (rr.type != WIRE_T_A && rr.type != WIRE_T_AAAA) ||
+		if (rr.section != WIRE_ADDITIONAL ||
+		    (rr.type != WIRE_T_A && rr.type != WIRE_T_AAAA) ||
 		    !(olen = wire_name_read(pkt, len, &off, owner)))
 			continue;
 		uint32_t h = wire_name_hash(owner, olen);
 		for (size_t i = 0; i < n; i++)
-			if (hash[i] == h && wire_name_equal(owner, olen, mx[i].name, mx[i].name_len))
+			if (hash[i] == h &&
+			    wire_name_equal(owner, olen, mx[i].name, mx[i].name_len))
 				present[i] |= rr.type == WIRE_T_A ? 1 : 2;
 	}
 }

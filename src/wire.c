@@ -26,9 +26,18 @@ static void wire_mx_sift(struct wire_mx_pick *heap, size_t n, size_t i);
 size_t
 wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 {
+	return wire_name_read_labels(pkt, len, off, out, NULL, NULL);
+}
+
+size_t
+wire_name_read_labels(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out, uint16_t *at,
+		      size_t *labels)
+{
 	size_t pos = *off, name_len = 0, after = 0, floor = *off;
 	unsigned hops = 0;
 
+	if (labels)
+		*labels = 0;
 	for (;;) {
 		if (pos >= len)
 			return 0;
@@ -38,7 +47,8 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 				return 0;
 			size_t target = ((size_t)(c & 0x3fu) << 8) | pkt[pos + 1];
 			/* Strictly backwards and never into the header. */
-			if (target >= floor || target < WIRE_HEADER_LEN || ++hops > WIRE_MAX_POINTERS)
+			if (target >= floor || target < WIRE_HEADER_LEN ||
+			    ++hops > WIRE_MAX_POINTERS)
 				return 0;
 			if (after == 0)
 				after = pos + 2;
@@ -54,6 +64,8 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 		name_len += (size_t)c + 1;
 		if (c == 0)
 			break;
+		if (at)
+			at[(*labels)++] = (uint16_t)pos;
 		pos += (size_t)c + 1;
 	}
 	*off = after ? after : pos + 1;
@@ -98,7 +110,8 @@ wire_name_at(const uint8_t *pkt, size_t len, size_t off, const uint8_t *name, si
 			if (pos + 1 >= len)
 				return false;
 			size_t target = ((size_t)(c & 0x3fu) << 8) | pkt[pos + 1];
-			if (target >= floor || target < WIRE_HEADER_LEN || ++hops > WIRE_MAX_POINTERS)
+			if (target >= floor || target < WIRE_HEADER_LEN ||
+			    ++hops > WIRE_MAX_POINTERS)
 				return false;
 			floor = pos = target;
 			continue;
@@ -452,7 +465,6 @@ wire_iter_next(struct wire_iter *it, struct wire_rr *rr)
 	return 1;
 }
 
-
 size_t
 wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
 {
@@ -472,7 +484,6 @@ wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
 	}
 	return r == 0 ? n : SIZE_MAX;
 }
-
 
 bool
 wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl)
@@ -585,7 +596,8 @@ wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_
 		return 0;
 	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
 		off = rr.name_off;
-		if (rr.type != WIRE_T_MX || rr.rdlen < 3 || !wire_name_at(pkt, len, off, owner, owner_len))
+		if (rr.type != WIRE_T_MX || rr.rdlen < 3 ||
+		    !wire_name_at(pkt, len, off, owner, owner_len))
 			continue;
 		struct wire_mx_pick pick = {.preference = wire_get16(pkt + rr.rdata_off),
 					    .rdata_off = rr.rdata_off,

@@ -14,6 +14,7 @@ struct wire_writer {
 	size_t cap;
 	size_t len;
 	uint16_t *slots; /* the suffix table: offsets of labels written, 0 if free */
+	uint16_t *memo;	 /* by input offset: where the suffix read there was written */
 	struct wire_work *work;
 };
 
@@ -25,7 +26,8 @@ static size_t writer_parent(const struct wire_writer *w, size_t off);
 static uint32_t writer_hash(const uint8_t *label, size_t parent);
 static size_t writer_find(struct wire_writer *w, const uint8_t *label, size_t parent,
 			  size_t *found);
-static bool writer_name(struct wire_writer *w, const uint8_t *name);
+static void writer_memo(struct wire_writer *w, size_t in, size_t out);
+static bool writer_name(struct wire_writer *w, const uint8_t *name, const uint16_t *at, size_t n);
 static bool writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t len, size_t *off);
 
 /* Every TTL but OPT's (whose TTL field holds EDNS flags) becomes value
@@ -132,27 +134,49 @@ writer_find(struct wire_writer *w, const uint8_t *label, size_t parent, size_t *
 	return SIZE_MAX;
 }
 
-/* Writes an uncompressed name, pointing at the longest suffix already
- * written, and remembers its new suffixes: looked up from the root one
- * label at a time, a name costs a few probes per label. */
-static bool
-writer_name(struct wire_writer *w, const uint8_t *name)
+/* Remembers that the suffix read at input offset in sits at output
+ * offset out, when a pointer can reach in. */
+static void
+writer_memo(struct wire_writer *w, size_t in, size_t out)
 {
-	size_t starts[WIRE_MAX_NAME / 2 + 1], n = 0, end = 0, parent = 0, found;
+	if (in <= WIRE_MAX_PTR_TARGET)
+		w->memo[in] = (uint16_t)out;
+}
 
-	for (; name[end] != 0; end += (size_t)name[end] + 1)
-		starts[n++] = end;
+/*
+ * Writes the name read from the input (labels at input offsets at),
+ * pointing at the longest suffix already written, and remembers its new
+ * suffixes. The suffix table is searched from the root one label at a
+ * time, and not at all for a suffix read at an input offset seen before:
+ * a name costs a few probes per label the input spells out, however often
+ * pointers make it read that label.
+ */
+static bool
+writer_name(struct wire_writer *w, const uint8_t *name, const uint16_t *at, size_t n)
+{
+	size_t starts[WIRE_MAX_LABELS], end = 0, parent = 0, found, k = n;
+
+	for (size_t j = 0; j < n; j++) {
+		starts[j] = end;
+		end += (size_t)name[end] + 1;
+	}
 	if (w->work) {
 		w->work->names++;
 		w->work->labels += n;
 	}
-	size_t k = n; /* labels k.. are already written, at parent */
+	for (size_t j = 0; j < n; j++)
+		if (at[j] <= WIRE_MAX_PTR_TARGET && w->memo[at[j]]) {
+			parent = w->memo[at[j]];
+			k = j;
+			break;
+		}
+	/* Labels k.. are written, at parent. */
 	while (k > 0) {
 		(void)writer_find(w, name + starts[k - 1], parent, &found);
 		if (!found)
 			break;
 		parent = found;
-		k--;
+		writer_memo(w, at[--k], parent);
 	}
 	size_t start = w->len, prefix = k < n ? starts[k] : end + 1;
 	uint8_t ptr[2] = {(uint8_t)(0xc0u | (parent >> 8)), (uint8_t)parent};
@@ -164,6 +188,7 @@ writer_name(struct wire_writer *w, const uint8_t *name)
 			break;
 		parent = start + starts[--k];
 		w->slots[slot] = (uint16_t)parent;
+		writer_memo(w, at[k], parent);
 	}
 	return true;
 }
@@ -172,8 +197,11 @@ static bool
 writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t len, size_t *off)
 {
 	uint8_t name[WIRE_MAX_NAME];
+	uint16_t at[WIRE_MAX_LABELS];
+	size_t n;
 
-	return wire_name_read(in, len, off, name) != 0 && writer_name(w, name);
+	return wire_name_read_labels(in, len, off, name, at, &n) != 0 &&
+	       writer_name(w, name, at, n);
 }
 
 /* Rdata names of the RFC 1035 types are compressed (RFC 3597 §4); any
@@ -246,8 +274,9 @@ size_t
 wire_copy_work(const uint8_t *in, size_t len, unsigned drop, uint8_t *out, size_t cap,
 	       struct wire_work *work)
 {
-	uint16_t slots[WIRE_SUFFIX_SLOTS];
-	struct wire_writer w = {.out = out, .cap = cap, .len = 0, .slots = slots, .work = work};
+	uint16_t slots[WIRE_SUFFIX_SLOTS], memo[WIRE_MAX_PTR_TARGET + 1];
+	struct wire_writer w = {
+	    .out = out, .cap = cap, .len = 0, .slots = slots, .memo = memo, .work = work};
 	struct wire_iter it;
 	struct wire_rr rr;
 	uint16_t counts[3] = {0, 0, 0}, qtype = 0;
@@ -255,6 +284,9 @@ wire_copy_work(const uint8_t *in, size_t len, unsigned drop, uint8_t *out, size_
 	int r;
 
 	memset(slots, 0, sizeof(slots));
+	memset(memo, 0,
+	       (len < sizeof(memo) / sizeof(memo[0]) ? len : sizeof(memo) / sizeof(memo[0])) *
+		   sizeof(memo[0]));
 	if (!wire_iter_init(&it, in, len) || !writer_bytes(&w, in, WIRE_HEADER_LEN))
 		return 0;
 	for (unsigned qd = wire_get16(in + 4); qd > 0; qd--) {

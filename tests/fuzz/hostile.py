@@ -69,6 +69,15 @@ def big_a(owner="big." + ZONE):
     return _fit(owner, "A", [rrs])
 
 
+def mx_falling(owner="falling." + ZONE):
+    """As many MX as fit, each more preferred than all before it: a sorted
+    insertion moves the whole kept list for every record."""
+    rrs = dns.rrset.RRset(dns.name.from_text(owner), dns.rdataclass.IN, dns.rdatatype.MX)
+    for i in range(4400):
+        rrs.add(dns.rdata.from_text("IN", "MX", "%d m%d.%s" % (60000 - i, i % 10, owner)), 300)
+    return _fit(owner, "MX", [rrs])
+
+
 def _fit(owner, qtype, answer):
     """The message with as many of the answer RRsets (or records of one
     RRset) as fit in 65535 bytes."""
@@ -123,5 +132,6 @@ ALL = {
     "owners": many_owners,
     "cname-chain": cname_chain,
     "big-a": big_a,
+    "mx-falling": mx_falling,
     "pointer-chain": chain_pointers,
 }

@@ -403,9 +403,15 @@ wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q)
 		q->qname_len = 0;
 	if (WIRE_OPCODE(q->flags) != 0)
 		return WIRE_BAD_OPCODE;
-	if (!question_ok || an != 0 || ns != 0 || q->qtype == WIRE_T_OPT)
-		return WIRE_BAD_FORMAT;
-	return wire_parse_additional(pkt, len, off, ar, q);
+	if (question_ok && an == 0 && ns == 0 && q->qtype != WIRE_T_OPT)
+		return wire_parse_additional(pkt, len, off, ar, q);
+	/* FORMERR, with an OPT if the query had one (RFC 6891 §7): its OPT
+	 * is found when nothing unreadable comes before it. No question is
+	 * FORMERR too: RFC 7873 §5.4 lets a client ask for a server cookie
+	 * that way, and a server without cookies answers it so. */
+	if ((question_ok || qd == 0) && an == 0 && ns == 0)
+		(void)wire_parse_additional(pkt, len, question_ok ? off : WIRE_HEADER_LEN, ar, q);
+	return WIRE_BAD_FORMAT;
 }
 
 size_t

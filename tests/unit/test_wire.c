@@ -1831,6 +1831,54 @@ error_reply_no_question(void **state)
 	t_check_msg(out, n, 0, 0, 1);
 }
 
+/* RFC 7873 §5.4: no question, an OPT with a client cookie (asking for a
+ * server cookie). mxcached has no cookies: FORMERR, as Unbound answers,
+ * with an OPT since the query had one; the DO bit is echoed. */
+static void
+parse_query_cookie_only(void **state)
+{
+	static const uint8_t cookie[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	struct t_pkt p;
+	struct wire_query q;
+	uint8_t out[512];
+
+	(void)state;
+	t_hdr(&p, 0x0203, WIRE_RD, 0, 0, 0, 1);
+	t_u8(&p, 0);
+	t_u16(&p, WIRE_T_OPT);
+	t_u16(&p, 4096);
+	t_u32(&p, WIRE_EDNS_DO);
+	t_u16(&p, sizeof(cookie));
+	t_bytes(&p, cookie, sizeof(cookie));
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	assert_true(q.edns && q.dnssec_ok);
+	assert_int_equal(q.udp_size, 4096);
+	size_t n = wire_error_reply(&q, WIRE_FORMERR, out, sizeof(out));
+	assert_int_equal(n, 12 + WIRE_OPT_LEN);
+	assert_int_equal(wire_get16(out + 4), 0);
+	assert_int_equal(WIRE_RCODE(wire_get16(out + 2)), WIRE_FORMERR);
+	t_check_msg(out, n, 0, 0, 1);
+	assert_int_equal(wire_get32(out + 12 + 5), WIRE_EDNS_DO);
+
+	/* A question of type OPT: FORMERR, with the query's OPT found. */
+	t_query(&p, 5, WIRE_RD, "example.com", WIRE_T_OPT);
+	t_opt(&p, 1232, 0);
+	t_bump(&p, 10);
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	assert_true(q.edns);
+	assert_int_equal(q.qname_len, 13);
+	/* A broken OPT: FORMERR, and no OPT to echo. */
+	t_hdr(&p, 6, WIRE_RD, 0, 0, 0, 1);
+	t_u8(&p, 0);
+	t_u16(&p, WIRE_T_OPT);
+	t_u16(&p, 1232);
+	t_u32(&p, 0);
+	t_u16(&p, 3);
+	t_bytes(&p, "\0\12\0", 3);
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	assert_false(q.edns);
+}
+
 static void
 error_reply_small_cap(void **state)
 {
@@ -2776,6 +2824,7 @@ main(void)
 	    cmocka_unit_test(ttl_offsets_malformed),
 	    /* Last: under ASan an over-read aborts the whole run. */
 	    cmocka_unit_test(answer_owner_short),
+	    cmocka_unit_test(parse_query_cookie_only),
 	    cmocka_unit_test(copy_work_mx240),
 	    cmocka_unit_test(copy_work_many_owners),
 	    cmocka_unit_test(name_read_pointer_hops),

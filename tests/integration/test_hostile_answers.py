@@ -1,0 +1,173 @@
+"""Hostile answers: an authoritative server anyone can run (hostile_server.py)
+serves the answers that cost a resolver the most work per byte. The daemon
+must answer them as served, and keep answering everyone else meanwhile: one
+event loop serves all clients, so an answer that takes long to store or to
+serve stalls every cached answer behind it.
+
+Also: queries with no question (RFC 7873 §5.4, asking for a server cookie).
+"""
+
+import socket
+import struct
+import threading
+import time
+
+import dns.flags
+import dns.query
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from helpers import TIMEOUT, make_query
+from hostile_server import HostileServer
+
+# The worst a cached answer may take while hostile answers are handled. A
+# cached answer takes well under a millisecond; the old writer stalled the
+# loop 340 ms on one answer of the mx240 kind.
+STALL_BOUND_S = 0.050
+PROBE_EVERY_S = 0.005
+ZONE = HostileServer.ZONE
+
+CASES = [
+    ("mx240", "MX"),
+    ("big", "A"),
+    ("chain", "A"),
+    ("glue", "MX"),
+]
+
+
+def _answer_sets(msg: dns.message.Message) -> set:
+    """The answer section as comparable items: name, type, rdata (not TTL,
+    which the daemon ages, nor order, which it may rotate)."""
+    return {(rrset.name, rrset.rdtype, rd) for rrset in msg.answer for rd in rrset}
+
+
+class Probe:
+    """Asks the daemon a cached name over UDP every PROBE_EVERY_S, one at a
+    time, and keeps the slowest round trip."""
+
+    def __init__(self, res, name: str):
+        self.res, self.q = res, make_query(name, "A")
+        self.worst, self.count, self.lost = 0.0, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(1.0)
+            s.connect((self.res.addr, self.res.port))
+            while not self._stop.is_set():
+                self.q.id = (self.q.id + 1) & 0xFFFF
+                t0 = time.monotonic()
+                s.send(self.q.to_wire())
+                try:
+                    while dns.message.from_wire(s.recv(65535)).id != self.q.id:
+                        pass
+                except socket.timeout:
+                    self.lost += 1
+                    continue
+                took = time.monotonic() - t0
+                self.worst = max(self.worst, took)
+                self.count += 1
+                self._stop.wait(PROBE_EVERY_S)
+
+
+def _tcp(res, name, rdtype):
+    q = make_query(name, rdtype)
+    return dns.query.tcp(q, res.addr, port=res.port, timeout=TIMEOUT)
+
+
+def _resolve_all(res, wants, round_):
+    """Each hostile name, fresh (stored) and again (cached), over TCP; over
+    UDP (512 bytes) all but the chain come back truncated."""
+    for kind, rdtype in CASES:
+        name = f"{kind}-{round_}.{ZONE}"
+        want = wants[name]
+        for _ in range(3):
+            r = _tcp(res, name, rdtype)
+            assert r.rcode() == dns.rcode.NOERROR, (name, r)
+            assert _answer_sets(r) == want, f"{name}: the answer is not what was served"
+        u = dns.query.udp(make_query(name, rdtype), res.addr, port=res.port, timeout=TIMEOUT)
+        if kind == "chain":  # compressed, it fits in 512 bytes
+            assert not u.flags & dns.flags.TC and _answer_sets(u) == want, u
+        else:
+            assert u.flags & dns.flags.TC, f"{name}: {len(u.to_wire())} bytes over UDP"
+
+
+@pytest.mark.load
+@pytest.mark.mxcache_only
+def test_hostile_answers_do_not_stall_cached_answers(start_mxcached, hostile_server):
+    """While the daemon stores and serves each kind of hostile answer (three
+    rounds of fresh names), a probe asking a cached name every 5 ms never
+    waits more than STALL_BOUND_S; each hostile answer is what the server
+    served."""
+    rounds = range(1, 4)
+    # Built before the clock runs: Python takes seconds over some of them.
+    wants = {
+        f"{kind}-{n}.{ZONE}": _answer_sets(hostile_server.answer_for(f"{kind}-{n}.{ZONE}", rdtype))
+        for n in rounds
+        for kind, rdtype in CASES
+    }
+    res = start_mxcached("--stub", hostile_server.stub, "--trust-anchor", "none")
+    cached = f"cached.{ZONE}"
+    r = _tcp(res, cached, "A")
+    assert r.rcode() == dns.rcode.NOERROR and r.answer, r
+    with Probe(res, cached) as probe:
+        for round_ in rounds:
+            _resolve_all(res, wants, round_)
+    assert probe.lost == 0, f"{probe.lost} probes unanswered"
+    assert probe.count >= 20, f"only {probe.count} probes answered"
+    assert probe.worst < STALL_BOUND_S, (
+        f"a cached answer took {probe.worst * 1000:.1f} ms while hostile answers were handled"
+    )
+
+
+# --------------------------------------------------------- no question
+
+
+def _cookie_query(qid: int, do: bool) -> bytes:
+    """QDCOUNT 0, an OPT with a client cookie only (RFC 7873 §5.4)."""
+    cookie = struct.pack("!HH", 10, 8) + bytes(range(1, 9))
+    ttl = 0x8000 if do else 0
+    return (
+        struct.pack("!HHHHHH", qid, 0x0100, 0, 0, 0, 1)
+        + b"\x00"
+        + struct.pack("!HHIH", 41, 1232, ttl, len(cookie))
+        + cookie
+    )
+
+
+@pytest.mark.mxcache_only
+def test_query_without_question_is_formerr_with_opt(resolver):
+    """A query for a server cookie (no question, an OPT with a client
+    cookie): mxcached has no cookies, so FORMERR, as Unbound answers, with
+    no question and an OPT echoing DO, over UDP and TCP."""
+    res = resolver
+    for do in (False, True):
+        wire = _cookie_query(0x4242, do)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(TIMEOUT)
+            s.sendto(wire, (res.addr, res.port))
+            udp = s.recv(65535)
+        with socket.create_connection((res.addr, res.port), timeout=TIMEOUT) as t:
+            t.sendall(struct.pack("!H", len(wire)) + wire)
+            n = struct.unpack("!H", t.recv(2))[0]
+            tcp = b""
+            while len(tcp) < n:
+                tcp += t.recv(n - len(tcp))
+        for reply in (udp, tcp):
+            r = dns.message.from_wire(reply)
+            assert r.id == 0x4242 and r.flags & dns.flags.QR
+            assert r.rcode() == dns.rcode.FORMERR, r
+            assert not r.question and not r.answer
+            assert r.edns == 0, "no OPT in the FORMERR reply"
+            assert bool(r.ednsflags & dns.flags.DO) == do

@@ -20,6 +20,9 @@ static enum wire_verdict wire_parse_additional(const uint8_t *pkt, size_t len, s
 					       unsigned count, struct wire_query *q);
 static bool wire_options_valid(const uint8_t *rdata, size_t rdlen);
 static bool wire_name_skip(const uint8_t *pkt, size_t len, size_t *off);
+static size_t wire_name_start(const uint8_t *pkt, size_t len, size_t off, unsigned *hops);
+static bool wire_name_same(const uint8_t *pkt, size_t len, size_t off, size_t known,
+			   unsigned known_hops);
 static bool wire_mx_before(const struct wire_mx_pick *a, const struct wire_mx_pick *b);
 static void wire_mx_sift(struct wire_mx_pick *heap, size_t n, size_t i);
 
@@ -128,6 +131,38 @@ wire_name_at(const uint8_t *pkt, size_t len, size_t off, const uint8_t *name, si
 		pos += (size_t)c + 1;
 	}
 	return false;
+}
+
+/* Where the name at off starts being spelled out: past its leading
+ * pointers (checked as wire_name_read checks them). Two names that start
+ * at the same offset are the same name; *hops gets the pointers followed.
+ * SIZE_MAX if a pointer is bad. */
+static size_t
+wire_name_start(const uint8_t *pkt, size_t len, size_t off, unsigned *hops)
+{
+	size_t floor = off;
+
+	*hops = 0;
+	while (off + 1 < len && (pkt[off] & WIRE_PTR_MASK) == WIRE_PTR_MASK) {
+		size_t target = ((size_t)(pkt[off] & 0x3fu) << 8) | pkt[off + 1];
+		if (target >= floor || target < WIRE_HEADER_LEN || ++*hops > WIRE_MAX_POINTERS)
+			return SIZE_MAX;
+		floor = off = target;
+	}
+	return off < len ? off : SIZE_MAX;
+}
+
+/* Is the name at off the one known to start at known (whose pointers,
+ * known_hops of them, were followed to get there)? Only the pointers are
+ * followed: a name spelled out once is compared once, however many records
+ * point at it. */
+static bool
+wire_name_same(const uint8_t *pkt, size_t len, size_t off, size_t known, unsigned known_hops)
+{
+	unsigned hops;
+
+	return known != SIZE_MAX && wire_name_start(pkt, len, off, &hops) == known &&
+	       hops + known_hops <= WIRE_MAX_POINTERS;
 }
 
 uint32_t
@@ -541,21 +576,47 @@ wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME])
 {
 	struct wire_iter it;
 	struct wire_rr rr;
-	size_t off = WIRE_HEADER_LEN, n;
+	size_t off = WIRE_HEADER_LEN, n, at, end = len, start;
+	unsigned hops;
+	bool read = true; /* out holds the name at `at` */
 	int r;
 
 	if (!wire_iter_init(&it, pkt, len) || wire_get16(pkt + 4) != 1 ||
 	    !(n = wire_name_read(pkt, len, &off, out)))
 		return 0;
-	/* Resolvers order the chain, so one pass in order follows it. */
+	at = WIRE_HEADER_LEN;
+	start = wire_name_start(pkt, len, at, &hops);
+	/* Resolvers order the chain, so one pass in order follows it. Each
+	 * owner is compared with the name the chain is at, by where it starts
+	 * first: a chain whose owners point at the previous target costs a few
+	 * steps per link, not its names' length. */
 	while ((r = wire_iter_next(&it, &rr)) == 1 && rr.section == WIRE_ANSWER) {
-		if (rr.type != WIRE_T_CNAME || !wire_name_at(pkt, len, rr.name_off, out, n))
+		if (rr.type != WIRE_T_CNAME)
 			continue;
+		if (!wire_name_same(pkt, len, rr.name_off, start, hops)) {
+			if (!read) {
+				off = at;
+				n = wire_name_read(pkt, end, &off, out);
+				read = true;
+			}
+			if (!wire_name_at(pkt, len, rr.name_off, out, n))
+				continue;
+		}
 		off = rr.rdata_off;
-		if (!(n = wire_name_read(pkt, rr.end, &off, out)))
+		if (!wire_name_read(pkt, rr.end, &off, NULL))
 			return 0;
+		at = rr.rdata_off;
+		end = rr.end;
+		start = wire_name_start(pkt, end, at, &hops);
+		read = false;
 	}
-	return r < 0 ? 0 : n;
+	if (r < 0)
+		return 0;
+	if (!read) {
+		off = at;
+		n = wire_name_read(pkt, end, &off, out);
+	}
+	return n;
 }
 
 /* Is a more preferred than b? Message order settles equal preferences. */
@@ -600,11 +661,18 @@ wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_
 		max = WIRE_MX_MAX;
 	if (!wire_iter_init(&it, pkt, len))
 		return 0;
+	/* Where the last owner found equal starts: records pointing there
+	 * are not compared again. */
+	size_t known = SIZE_MAX;
+	unsigned known_hops = 0;
 	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
-		off = rr.name_off;
-		if (rr.type != WIRE_T_MX || rr.rdlen < 3 ||
-		    !wire_name_at(pkt, len, off, owner, owner_len))
+		if (rr.type != WIRE_T_MX || rr.rdlen < 3)
 			continue;
+		if (!wire_name_same(pkt, len, rr.name_off, known, known_hops)) {
+			if (!wire_name_at(pkt, len, rr.name_off, owner, owner_len))
+				continue;
+			known = wire_name_start(pkt, len, rr.name_off, &known_hops);
+		}
 		struct wire_mx_pick pick = {.preference = wire_get16(pkt + rr.rdata_off),
 					    .rdata_off = rr.rdata_off,
 					    .end = rr.end};

@@ -21,7 +21,6 @@ is an empty one with TC set; TCP carries it whole. answer_for() gives the
 answer sections a name gets, as dnspython parsed them, for comparison.
 """
 
-import dns.exception
 import dns.flags
 import dns.message
 import dns.name

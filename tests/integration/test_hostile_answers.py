@@ -13,10 +13,9 @@ import struct
 import time
 
 import dns.flags
-import dns.query
 import dns.message
+import dns.query
 import dns.rcode
-import dns.rdatatype
 import pytest
 
 from helpers import TIMEOUT, make_query

@@ -21,10 +21,11 @@ import pytest
 from helpers import TIMEOUT, make_query
 from hostile_server import HostileServer
 
-# The worst a cached answer may take while hostile answers are handled. A
-# cached answer takes well under a millisecond; the old writer stalled the
-# loop 340 ms on one answer of the mx240 kind.
-STALL_BOUND_S = 0.050
+# The worst a cached answer may take while hostile answers are handled.
+# Measured: about 6 ms at worst (libunbound's own work on the answers
+# included), 73 ms with two busy loops starving this 2-core machine; the
+# old compressor stalled the loop 420-500 ms.
+STALL_BOUND_S = 0.100
 PROBE_EVERY_S = 0.005
 ZONE = HostileServer.ZONE
 
@@ -132,7 +133,7 @@ def test_hostile_answers_do_not_stall_cached_answers(start_mxcached, hostile_ser
     with Probe(res, cached) as probe:
         for round_ in rounds:
             _resolve_all(res, wants, round_)
-    assert probe.lost == 0, f"{probe.lost} probes unanswered"
+    assert probe.lost == 0, f"{probe.lost} probes unanswered ({probe.count} answered)"
     assert probe.count >= 20, f"only {probe.count} probes answered"
     assert probe.worst < STALL_BOUND_S, (
         f"a cached answer took {probe.worst * 1000:.1f} ms while hostile answers were handled"

@@ -74,9 +74,14 @@ $(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o $(BUILD)/obj/prom.o
 $(BUILD)/delayproxy: scripts/delayproxy.c
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# wire_worst: what one hostile answer costs wire (tests/perf/wire_worst.c).
+$(BUILD)/wire_worst: tests/perf/wire_worst.c $(BUILD)/obj/wire.o $(BUILD)/obj/wire_write.o
+	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
 # mxbench: the benchmark client; shares only wire with the daemon.
 BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/obj/bench/%.o,$(wildcard bench/*.c))
-BENCH_LIB  = $(filter-out $(BUILD)/obj/bench/mxbench.o,$(BENCH_OBJ)) $(BUILD)/obj/wire.o
+BENCH_LIB  = $(filter-out $(BUILD)/obj/bench/mxbench.o,$(BENCH_OBJ)) $(BUILD)/obj/wire.o \
+	     $(BUILD)/obj/wire_write.o
 
 $(BUILD)/obj/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)

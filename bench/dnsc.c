@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "wire.h"
+#include "wire_write.h"
 
 #define DNSC_IDS 65536u
 #define DNSC_QUERY_MAX (WIRE_HEADER_LEN + WIRE_MAX_NAME + 4 + WIRE_OPT_LEN)

@@ -1,9 +1,13 @@
 /*
- * wire: the DNS wire format (RFC 1035, RFC 6891).
+ * wire: reading the DNS wire format (RFC 1035, RFC 6891).
  *
- * Strict parsing of client queries, walking the records of a response,
- * and the few in-place edits a cache needs (aging TTLs, trimming, dropping
- * DNSSEC records, error replies). No allocation, no logging.
+ * Strict parsing of client queries, names, walking the records of a
+ * response and what the daemon reads from it (TTLs, CNAME chain, MX list).
+ * Writing and editing messages is wire_write.h. No allocation, no logging.
+ *
+ * Every function here costs at most a small constant per byte of the
+ * message it reads: a name costs at most WIRE_MAX_NAME bytes and
+ * WIRE_MAX_POINTERS pointer hops, whatever the message does.
  */
 #ifndef MXCACHE_WIRE_H
 #define MXCACHE_WIRE_H
@@ -20,6 +24,13 @@
 #define WIRE_MIN_UDP 512
 #define WIRE_MAX_UDP 1232	/* DNS flag day 2020 default */
 #define WIRE_NAME_TEXT_MAX 1024 /* presentation form, worst case \DDD escapes */
+#define WIRE_PTR_MASK 0xc0u
+#define WIRE_MAX_PTR_TARGET 0x3fffu
+/* Pointer hops in one name: an encoder points at most once per label (127)
+ * and once more at the root; more is a chain built to make readers slow. */
+#define WIRE_MAX_POINTERS 128
+#define WIRE_EDNS_DO 0x8000u
+#define WIRE_MX_MAX 64 /* most entries wire_mx_list fills */
 
 /* Header flags, as they sit in the 16-bit flags word. */
 #define WIRE_QR 0x8000u
@@ -107,10 +118,32 @@ size_t wire_reply_limit(const struct wire_query *q, bool tcp);
 /*
  * Reads the possibly compressed name at *off, stores its uncompressed form
  * in out (if not NULL, WIRE_MAX_NAME bytes) and moves *off past it.
- * Pointers must point strictly backwards, so loops cannot happen.
- * Returns the uncompressed length, or 0 if the name is malformed.
+ * Pointers must point strictly backwards, so loops cannot happen, and
+ * there are at most WIRE_MAX_POINTERS of them. Returns the uncompressed length, or 0 if the name is
+ * malformed.
  */
 size_t wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out);
+
+/* wire_name_read, also storing where each label sits in the message
+ * (pointers followed) in at (WIRE_MAX_LABELS entries) and their number in
+ * *labels; at and labels are both NULL or both not. pkt must be at most
+ * WIRE_MAX_MSG bytes long. */
+#define WIRE_MAX_LABELS 127
+size_t wire_name_read_labels(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
+			     uint16_t *at, size_t *labels);
+
+static inline uint8_t
+wire_lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+/* Is the (possibly compressed) name at off equal to name, case aside?
+ * Stops at the first difference, and is false for a malformed name. */
+bool wire_name_at(const uint8_t *pkt, size_t len, size_t off, const uint8_t *name, size_t name_len);
+
+/* A hash of the name that ignores case (FNV-1a). */
+uint32_t wire_name_hash(const uint8_t *name, size_t len);
 
 void wire_name_lower(uint8_t *name, size_t len);
 bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
@@ -159,22 +192,10 @@ bool wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len);
 /* 1: *rr filled; 0: no more records; -1: malformed. */
 int wire_iter_next(struct wire_iter *it, struct wire_rr *rr);
 
-/* Subtracts elapsed seconds from every TTL (not OPT's), flooring at 0. */
-bool wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed);
-
 /* Where the TTLs are (every record but OPT), so a stored answer can be
  * aged without walking it again: fills offs, returns how many, or
  * SIZE_MAX if the message is malformed or has more than max records. */
 size_t wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max);
-
-/* wire_age_ttls with the offsets from wire_ttl_offsets. */
-void wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed);
-
-/* Sets every TTL (not OPT's) to ttl, as a stale answer has (RFC 8767). */
-bool wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl);
-/* Puts every TTL (not OPT's) into [lo, hi], as the cache's TTL clamps
- * demand of what clients see. */
-bool wire_clamp_ttls(uint8_t *pkt, size_t len, uint32_t lo, uint32_t hi);
 
 /* Smallest TTL in the answer and authority sections; false if none. */
 bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
@@ -195,47 +216,12 @@ struct wire_mx {
 	uint8_t name[WIRE_MAX_NAME];
 };
 
-/* The MX records of owner in the answer section, lowest preference first.
- * Fills at most max entries (the most preferred); returns how many MX
- * records owner has in all. */
+/* The MX records of owner in the answer section, lowest preference first
+ * (message order among equals). Fills at most max entries, and never more
+ * than WIRE_MX_MAX (the most preferred); returns how many MX records owner
+ * has in all. */
 size_t wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_len,
 		    struct wire_mx *out, size_t max);
-
-/* Types of records wire_copy can leave out. */
-#define WIRE_DROP_OPT 1u
-#define WIRE_DROP_DNSSEC 2u /* RRSIG, NSEC, NSEC3, and DS outside the answer */
-
-/*
- * Copies a response, leaving out the records selected by drop, names
- * decompressed and compressed again so the copy stays valid whatever was
- * removed. Returns the copy's length, or 0 if the input is malformed or
- * the copy does not fit in cap.
- */
-size_t wire_copy(const uint8_t *in, size_t len, unsigned drop, uint8_t *out, size_t cap);
-
-/*
- * Makes a response fit in limit bytes (limit >= header + question):
- * drops the additional section first (no TC, RFC 2181 §9), then, if the
- * rest still does not fit (or cannot be walked), keeps only the question
- * and sets TC. The OPT goes with the additional section: a caller answering
- * an EDNS query passes limit - WIRE_OPT_LEN and adds it back.
- * Returns the new length.
- */
-size_t wire_truncate(uint8_t *pkt, size_t len, size_t limit);
-
-/* Appends an OPT record (no options); returns the new length or 0. */
-size_t wire_add_opt(uint8_t *pkt, size_t len, size_t cap, uint16_t udp_size, bool dnssec_ok,
-		    uint8_t ext_rcode);
-
-/* A query for name/qtype (class IN) with the given header flags (RD...),
- * and an OPT advertising udp_size when edns; returns the length or 0. */
-size_t wire_build_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *name,
-			size_t name_len, uint16_t qtype, bool edns, uint16_t udp_size,
-			bool dnssec_ok);
-
-/* An answer carrying only the question (if parsed) and rcode; an OPT is
- * added when the query had one. Returns the length, or 0 if cap is short. */
-size_t wire_error_reply(const struct wire_query *q, unsigned rcode, uint8_t *out, size_t cap);
 
 static inline uint16_t
 wire_get16(const uint8_t *p)

@@ -26,8 +26,8 @@ static void chaser_fetch(struct chaser *ch, const uint8_t *name, size_t len, uin
 			 uint8_t flags);
 static void chaser_exchanger(struct chaser *ch, const struct wire_mx *mx, uint8_t flags,
 			     bool secure);
-static bool chaser_has_additional(const uint8_t *pkt, size_t len, const struct wire_mx *mx,
-				  uint16_t qtype);
+static void chaser_present(const uint8_t *pkt, size_t len, const struct wire_mx *mx, size_t n,
+			   uint8_t *present);
 static size_t chaser_append(const struct cache_answer *a, const struct wire_mx *mx, uint16_t qtype,
 			    uint64_t now_ms, uint8_t *pkt, size_t len, size_t limit,
 			    unsigned *added);
@@ -136,24 +136,22 @@ chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, siz
 }
 
 /* Appends the qtype records of mx's exchanger from a cached answer, owner
- * name as a pointer to the exchange name already in the reply. */
+ * name as a pointer to the exchange name already in the reply. The answer
+ * for a name holds its records, or a CNAME chain and the target's: the
+ * walk stops at the first record that is not one to append, so it costs
+ * what it appends and one record more. */
 static size_t
 chaser_append(const struct cache_answer *a, const struct wire_mx *mx, uint16_t qtype,
 	      uint64_t now_ms, uint8_t *pkt, size_t len, size_t limit, unsigned *added)
 {
 	uint32_t age = (uint32_t)((now_ms - a->stored_ms) / 1000u);
-	uint8_t owner[WIRE_MAX_NAME];
 	struct wire_iter it;
 	struct wire_rr rr;
-	size_t off, n;
 
-	if (mx->name_off > 0x3fff || !wire_iter_init(&it, a->wire, a->len))
+	if (mx->name_off > WIRE_MAX_PTR_TARGET || !wire_iter_init(&it, a->wire, a->len))
 		return len;
-	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
-		off = rr.name_off;
-		if (rr.type != qtype || !(n = wire_name_read(a->wire, a->len, &off, owner)) ||
-		    !wire_name_equal(owner, n, mx->name, mx->name_len))
-			continue;
+	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER && rr.type == qtype &&
+	       wire_name_at(a->wire, a->len, rr.name_off, mx->name, mx->name_len)) {
 		if (len + 12 + rr.rdlen > limit)
 			return len;
 		uint8_t *p = pkt + len;
@@ -169,25 +167,39 @@ chaser_append(const struct cache_answer *a, const struct wire_mx *mx, uint16_t q
 	return len;
 }
 
-/* Did upstream already put these records in the additional section? */
-static bool
-chaser_has_additional(const uint8_t *pkt, size_t len, const struct wire_mx *mx, uint16_t qtype)
+/* Which exchangers' A (bit 0) and AAAA (bit 1) records upstream already
+ * put in the additional section. One walk; an owner is compared in full
+ * only with exchangers of the same name hash, so the walk costs a few
+ * steps per record however many exchangers there are. */
+static void
+chaser_present(const uint8_t *pkt, size_t len, const struct wire_mx *mx, size_t n, uint8_t *present)
 {
+	uint32_t hash[CHASER_MAX_EXCHANGERS];
 	uint8_t owner[WIRE_MAX_NAME];
 	struct wire_iter it;
 	struct wire_rr rr;
-	size_t off, n;
+	size_t off, olen;
 
-	if (!wire_iter_init(&it, pkt, len))
-		return true;
+	for (size_t i = 0; i < n; i++) {
+		present[i] = 0;
+		hash[i] = wire_name_hash(mx[i].name, mx[i].name_len);
+	}
+	if (!wire_iter_init(&it, pkt, len)) {
+		memset(present, 3, n); /* unreadable: add nothing */
+		return;
+	}
 	while (wire_iter_next(&it, &rr) == 1) {
 		off = rr.name_off;
-		if (rr.section == WIRE_ADDITIONAL && rr.type == qtype &&
-		    (n = wire_name_read(pkt, len, &off, owner)) &&
-		    wire_name_equal(owner, n, mx->name, mx->name_len))
-			return true;
+		if (rr.section != WIRE_ADDITIONAL ||
+		    (rr.type != WIRE_T_A && rr.type != WIRE_T_AAAA) ||
+		    !(olen = wire_name_read(pkt, len, &off, owner)))
+			continue;
+		uint32_t h = wire_name_hash(owner, olen);
+		for (size_t i = 0; i < n; i++)
+			if (hash[i] == h &&
+			    wire_name_equal(owner, olen, mx[i].name, mx[i].name_len))
+				present[i] |= rr.type == WIRE_T_A ? 1 : 2;
 	}
-	return false;
 }
 
 size_t
@@ -197,6 +209,7 @@ chaser_additional(void *arg, const struct wire_query *q, uint8_t *pkt, size_t le
 	struct chaser *ch = arg;
 	struct wire_mx mx[CHASER_MAX_EXCHANGERS];
 	uint8_t owner[WIRE_MAX_NAME];
+	uint8_t present[CHASER_MAX_EXCHANGERS];
 	size_t olen, n;
 	unsigned added = 0;
 	uint64_t now = clock_us() / 1000u;
@@ -208,6 +221,7 @@ chaser_additional(void *arg, const struct wire_query *q, uint8_t *pkt, size_t le
 	n = wire_mx_list(pkt, len, owner, olen, mx, ch->opts.max_exchangers);
 	if (n > ch->opts.max_exchangers)
 		n = ch->opts.max_exchangers;
+	chaser_present(pkt, len, mx, n, present);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 			struct cache_key key = {
@@ -219,7 +233,7 @@ chaser_additional(void *arg, const struct wire_query *q, uint8_t *pkt, size_t le
 					       ((q->flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
 			const struct cache_answer *a = cache_peek(ch->cache, &key, now);
 			if (a && WIRE_RCODE(wire_get16(a->wire + 2)) == WIRE_NOERROR &&
-			    !chaser_has_additional(pkt, len, &mx[i], types[t]))
+			    !(present[i] & (1u << t)))
 				len = chaser_append(a, &mx[i], types[t], now, pkt, len, limit,
 						    &added);
 		}

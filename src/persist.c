@@ -28,6 +28,7 @@
 #include "cache.h"
 #include "siphash.h"
 #include "wire.h"
+#include "wire_write.h"
 
 static const uint8_t persist_magic[8] = {'M', 'X', 'C', 'A', 'C', 'H', 'E', '2'};
 #define PERSIST_HEADER 36	 /* magic, save time, count, anchor, checksum */

@@ -18,6 +18,7 @@
 #include "stats.h"
 #include "upstream.h"
 #include "wire.h"
+#include "wire_write.h"
 
 #define QUERY_BUCKETS 4096u
 /* A lookup nobody waits for any more may still fill the cache, up to this

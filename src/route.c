@@ -19,6 +19,7 @@
 
 #include "query.h"
 #include "wire.h"
+#include "wire_write.h"
 
 #define ROUTE_MAX_EXCHANGERS 32
 #define ROUTE_QUERIES (1 + 2 * ROUTE_MAX_EXCHANGERS)

@@ -1,5 +1,5 @@
 /*
- * wire: DNS message parsing and editing. See include/wire.h.
+ * wire: DNS message reading. See include/wire.h.
  */
 #include "wire.h"
 
@@ -8,44 +8,39 @@
 #include <string.h>
 #include <strings.h>
 
-#define WIRE_PTR_MASK 0xc0u
-#define WIRE_MAX_PTR_TARGET 0x3fffu
-#define WIRE_COMPRESS_TARGETS 128
-#define WIRE_EDNS_DO 0x8000u
-
-struct wire_writer {
-	uint8_t *out;
-	size_t cap;
-	size_t len;
-	uint16_t targets[WIRE_COMPRESS_TARGETS];
-	unsigned ntargets;
+/* An MX record kept while walking: where it is, not its name yet. */
+struct wire_mx_pick {
+	size_t rdata_off;
+	size_t end;
+	uint16_t preference;
 };
 
 static bool wire_parse_question(const uint8_t *pkt, size_t len, size_t *off, struct wire_query *q);
 static enum wire_verdict wire_parse_additional(const uint8_t *pkt, size_t len, size_t off,
 					       unsigned count, struct wire_query *q);
 static bool wire_options_valid(const uint8_t *rdata, size_t rdlen);
-static bool wire_dropped(const struct wire_rr *rr, unsigned drop, uint16_t qtype);
-static bool wire_copy_rdata(const uint8_t *in, const struct wire_rr *rr, struct wire_writer *w);
-static bool writer_bytes(struct wire_writer *w, const void *p, size_t n);
-static bool writer_name(struct wire_writer *w, const uint8_t *name);
-static bool writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t len, size_t *off);
-static bool writer_suffix_at(const struct wire_writer *w, size_t pos, const uint8_t *suffix);
-static uint8_t wire_lower(uint8_t c);
 static bool wire_name_skip(const uint8_t *pkt, size_t len, size_t *off);
-static bool wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t sub, uint32_t lo, uint32_t hi);
-
-static uint8_t
-wire_lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-}
+static size_t wire_name_start(const uint8_t *pkt, size_t len, size_t off, unsigned *hops);
+static bool wire_name_same(const uint8_t *pkt, size_t len, size_t off, size_t known,
+			   unsigned known_hops);
+static bool wire_mx_before(const struct wire_mx_pick *a, const struct wire_mx_pick *b);
+static void wire_mx_sift(struct wire_mx_pick *heap, size_t n, size_t i);
 
 size_t
 wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 {
-	size_t pos = *off, name_len = 0, after = 0, floor = *off;
+	return wire_name_read_labels(pkt, len, off, out, NULL, NULL);
+}
 
+size_t
+wire_name_read_labels(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out, uint16_t *at,
+		      size_t *labels)
+{
+	size_t pos = *off, name_len = 0, after = 0, floor = *off;
+	unsigned hops = 0;
+
+	if (labels)
+		*labels = 0;
 	for (;;) {
 		if (pos >= len)
 			return 0;
@@ -55,7 +50,8 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 				return 0;
 			size_t target = ((size_t)(c & 0x3fu) << 8) | pkt[pos + 1];
 			/* Strictly backwards and never into the header. */
-			if (target >= floor || target < WIRE_HEADER_LEN)
+			if (target >= floor || target < WIRE_HEADER_LEN ||
+			    ++hops > WIRE_MAX_POINTERS)
 				return 0;
 			if (after == 0)
 				after = pos + 2;
@@ -71,6 +67,8 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out)
 		name_len += (size_t)c + 1;
 		if (c == 0)
 			break;
+		if (at)
+			at[(*labels)++] = (uint16_t)pos;
 		pos += (size_t)c + 1;
 	}
 	*off = after ? after : pos + 1;
@@ -101,6 +99,82 @@ wire_name_skip(const uint8_t *pkt, size_t len, size_t *off)
 		pos += (size_t)c + 1;
 	}
 	return false;
+}
+
+bool
+wire_name_at(const uint8_t *pkt, size_t len, size_t off, const uint8_t *name, size_t name_len)
+{
+	size_t pos = off, floor = off, i = 0;
+	unsigned hops = 0;
+
+	while (pos < len) {
+		uint8_t c = pkt[pos];
+		if ((c & WIRE_PTR_MASK) == WIRE_PTR_MASK) {
+			if (pos + 1 >= len)
+				return false;
+			size_t target = ((size_t)(c & 0x3fu) << 8) | pkt[pos + 1];
+			if (target >= floor || target < WIRE_HEADER_LEN ||
+			    ++hops > WIRE_MAX_POINTERS)
+				return false;
+			floor = pos = target;
+			continue;
+		}
+		/* The label length first: past it, name[i..] is all in name. */
+		if (i >= name_len || c != name[i] || pos + 1 + c > len || i + 1 + c > name_len)
+			return false;
+		if (c == 0)
+			return i + 1 == name_len;
+		for (size_t k = 1; k <= c; k++)
+			if (wire_lower(pkt[pos + k]) != wire_lower(name[i + k]))
+				return false;
+		i += (size_t)c + 1;
+		pos += (size_t)c + 1;
+	}
+	return false;
+}
+
+/* Where the name at off starts being spelled out: past its leading
+ * pointers (checked as wire_name_read checks them). Two names that start
+ * at the same offset are the same name; *hops gets the pointers followed.
+ * SIZE_MAX if a pointer is bad. */
+static size_t
+wire_name_start(const uint8_t *pkt, size_t len, size_t off, unsigned *hops)
+{
+	size_t floor = off;
+
+	*hops = 0;
+	while (off + 1 < len && (pkt[off] & WIRE_PTR_MASK) == WIRE_PTR_MASK) {
+		size_t target = ((size_t)(pkt[off] & 0x3fu) << 8) | pkt[off + 1];
+		if (target >= floor || target < WIRE_HEADER_LEN || ++*hops > WIRE_MAX_POINTERS)
+			return SIZE_MAX;
+		floor = off = target;
+	}
+	return off < len ? off : SIZE_MAX;
+}
+
+/* Is the name at off the one known to start at known (whose pointers,
+ * known_hops of them, were followed to get there)? Only the pointers are
+ * followed: a name spelled out once is compared once, however many records
+ * point at it. */
+static bool
+wire_name_same(const uint8_t *pkt, size_t len, size_t off, size_t known, unsigned known_hops)
+{
+	unsigned hops;
+
+	return known != SIZE_MAX && wire_name_start(pkt, len, off, &hops) == known &&
+	       hops + known_hops <= WIRE_MAX_POINTERS;
+}
+
+uint32_t
+wire_name_hash(const uint8_t *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= wire_lower(name[i]);
+		h *= 16777619u;
+	}
+	return h ^ (h >> 15);
 }
 
 void
@@ -364,9 +438,15 @@ wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q)
 		q->qname_len = 0;
 	if (WIRE_OPCODE(q->flags) != 0)
 		return WIRE_BAD_OPCODE;
-	if (!question_ok || an != 0 || ns != 0 || q->qtype == WIRE_T_OPT)
-		return WIRE_BAD_FORMAT;
-	return wire_parse_additional(pkt, len, off, ar, q);
+	if (question_ok && an == 0 && ns == 0 && q->qtype != WIRE_T_OPT)
+		return wire_parse_additional(pkt, len, off, ar, q);
+	/* FORMERR, with an OPT if the query had one (RFC 6891 §7): its OPT
+	 * is found when nothing unreadable comes before it. No question is
+	 * FORMERR too: RFC 7873 §5.4 lets a client ask for a server cookie
+	 * that way, and a server without cookies answers it so. */
+	if ((question_ok || qd == 0) && an == 0 && ns == 0)
+		(void)wire_parse_additional(pkt, len, question_ok ? off : WIRE_HEADER_LEN, ar, q);
+	return WIRE_BAD_FORMAT;
 }
 
 size_t
@@ -426,45 +506,6 @@ wire_iter_next(struct wire_iter *it, struct wire_rr *rr)
 	return 1;
 }
 
-/* Every TTL but OPT's (whose TTL field holds EDNS flags) goes down by
- * sub (floored at 0), then into [lo, hi]. */
-static bool
-wire_rewrite_ttls(uint8_t *pkt, size_t len, uint32_t sub, uint32_t lo, uint32_t hi)
-{
-	struct wire_iter it;
-	struct wire_rr rr;
-	int r;
-
-	if (!wire_iter_init(&it, pkt, len))
-		return false;
-	while ((r = wire_iter_next(&it, &rr)) == 1) {
-		if (rr.type == WIRE_T_OPT)
-			continue;
-		uint32_t t = rr.ttl > 0x7fffffffu ? 0 : rr.ttl; /* RFC 2181 §8 */
-		t = t > sub ? t - sub : 0;
-		wire_put32(pkt + rr.ttl_off, t < lo ? lo : t > hi ? hi : t);
-	}
-	return r == 0;
-}
-
-bool
-wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed)
-{
-	return wire_rewrite_ttls(pkt, len, elapsed, 0, UINT32_MAX);
-}
-
-bool
-wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl)
-{
-	return wire_rewrite_ttls(pkt, len, 0, ttl, ttl);
-}
-
-bool
-wire_clamp_ttls(uint8_t *pkt, size_t len, uint32_t lo, uint32_t hi)
-{
-	return wire_rewrite_ttls(pkt, len, 0, lo, hi);
-}
-
 size_t
 wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
 {
@@ -483,15 +524,6 @@ wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
 		offs[n++] = (uint16_t)rr.ttl_off;
 	}
 	return r == 0 ? n : SIZE_MAX;
-}
-
-void
-wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint32_t ttl = wire_get32(pkt + offs[i]);
-		wire_put32(pkt + offs[i], ttl > elapsed ? ttl - elapsed : 0);
-	}
 }
 
 bool
@@ -544,314 +576,132 @@ wire_answer_owner(const uint8_t *pkt, size_t len, uint8_t out[WIRE_MAX_NAME])
 {
 	struct wire_iter it;
 	struct wire_rr rr;
-	uint8_t owner[WIRE_MAX_NAME];
-	size_t off = WIRE_HEADER_LEN, olen, n;
+	size_t off = WIRE_HEADER_LEN, n, at, end = len, start;
+	unsigned hops;
+	bool read = true; /* out holds the name at `at` */
 	int r;
 
 	if (!wire_iter_init(&it, pkt, len) || wire_get16(pkt + 4) != 1 ||
 	    !(n = wire_name_read(pkt, len, &off, out)))
 		return 0;
-	/* Resolvers order the chain, so one pass in order follows it. */
+	at = WIRE_HEADER_LEN;
+	start = wire_name_start(pkt, len, at, &hops);
+	/* Resolvers order the chain, so one pass in order follows it. Each
+	 * owner is compared with the name the chain is at, by where it starts
+	 * first: a chain whose owners point at the previous target costs a few
+	 * steps per link, not its names' length. */
 	while ((r = wire_iter_next(&it, &rr)) == 1 && rr.section == WIRE_ANSWER) {
-		off = rr.name_off;
-		if (rr.type != WIRE_T_CNAME || !(olen = wire_name_read(pkt, len, &off, owner)) ||
-		    !wire_name_equal(owner, olen, out, n))
+		if (rr.type != WIRE_T_CNAME)
 			continue;
+		if (!wire_name_same(pkt, len, rr.name_off, start, hops)) {
+			if (!read) {
+				off = at;
+				n = wire_name_read(pkt, end, &off, out);
+				read = true;
+			}
+			if (!wire_name_at(pkt, len, rr.name_off, out, n))
+				continue;
+		}
 		off = rr.rdata_off;
-		if (!(olen = wire_name_read(pkt, rr.end, &off, owner)))
+		if (!wire_name_read(pkt, rr.end, &off, NULL))
 			return 0;
-		memcpy(out, owner, olen);
-		n = olen;
+		at = rr.rdata_off;
+		end = rr.end;
+		start = wire_name_start(pkt, end, at, &hops);
+		read = false;
 	}
-	return r < 0 ? 0 : n;
+	if (r < 0)
+		return 0;
+	if (!read) {
+		off = at;
+		n = wire_name_read(pkt, end, &off, out);
+	}
+	return n;
 }
 
+/* Is a more preferred than b? Message order settles equal preferences. */
+static bool
+wire_mx_before(const struct wire_mx_pick *a, const struct wire_mx_pick *b)
+{
+	return a->preference < b->preference ||
+	       (a->preference == b->preference && a->rdata_off < b->rdata_off);
+}
+
+/* Restores the heap (least preferred on top) below slot i. */
+static void
+wire_mx_sift(struct wire_mx_pick *heap, size_t n, size_t i)
+{
+	for (;;) {
+		size_t worst = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && wire_mx_before(&heap[worst], &heap[l]))
+			worst = l;
+		if (r < n && wire_mx_before(&heap[worst], &heap[r]))
+			worst = r;
+		if (worst == i)
+			return;
+		struct wire_mx_pick t = heap[i];
+		heap[i] = heap[worst];
+		heap[worst] = t;
+		i = worst;
+	}
+}
+
+/* The max most preferred in a heap of small picks (a few probes per
+ * record however many there are), names read only for those kept. */
 size_t
 wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_len,
 	     struct wire_mx *out, size_t max)
 {
+	struct wire_mx_pick heap[WIRE_MX_MAX];
 	struct wire_iter it;
 	struct wire_rr rr;
-	uint8_t name[WIRE_MAX_NAME];
-	size_t total = 0, filled = 0, off, n;
+	size_t total = 0, filled = 0, off;
 
+	if (max > WIRE_MX_MAX)
+		max = WIRE_MX_MAX;
 	if (!wire_iter_init(&it, pkt, len))
 		return 0;
+	/* Where the last owner found equal starts: records pointing there
+	 * are not compared again. */
+	size_t known = SIZE_MAX;
+	unsigned known_hops = 0;
 	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
-		off = rr.name_off;
-		if (rr.type != WIRE_T_MX || rr.rdlen < 3 ||
-		    !(n = wire_name_read(pkt, len, &off, name)) ||
-		    !wire_name_equal(name, n, owner, owner_len))
+		if (rr.type != WIRE_T_MX || rr.rdlen < 3)
 			continue;
-		struct wire_mx mx = {.preference = wire_get16(pkt + rr.rdata_off),
-				     .name_off = rr.rdata_off + 2};
-		off = mx.name_off;
-		if (!(n = wire_name_read(pkt, rr.end, &off, mx.name)))
-			continue;
-		mx.name_len = (uint16_t)n;
-		total++;
-		/* Keep the max most preferred, sorted (insertion: lists are short). */
-		size_t i = filled < max ? filled++ : max;
-		while (i > 0 && out[i - 1].preference > mx.preference) {
-			if (i < max)
-				out[i] = out[i - 1];
-			i--;
+		if (!wire_name_same(pkt, len, rr.name_off, known, known_hops)) {
+			if (!wire_name_at(pkt, len, rr.name_off, owner, owner_len))
+				continue;
+			known = wire_name_start(pkt, len, rr.name_off, &known_hops);
 		}
-		if (i < max)
-			out[i] = mx;
+		struct wire_mx_pick pick = {.preference = wire_get16(pkt + rr.rdata_off),
+					    .rdata_off = rr.rdata_off,
+					    .end = rr.end};
+		off = rr.rdata_off + 2;
+		if (!wire_name_read(pkt, rr.end, &off, NULL))
+			continue;
+		total++;
+		if (filled < max) {
+			heap[filled++] = pick;
+			if (filled == max)
+				for (size_t i = max / 2; i-- > 0;)
+					wire_mx_sift(heap, max, i);
+		} else if (max > 0 && wire_mx_before(&pick, &heap[0])) {
+			heap[0] = pick;
+			wire_mx_sift(heap, max, 0);
+		}
+	}
+	/* At most WIRE_MX_MAX left: sorted by insertion. */
+	for (size_t i = 1; i < filled; i++)
+		for (size_t j = i; j > 0 && wire_mx_before(&heap[j], &heap[j - 1]); j--) {
+			struct wire_mx_pick t = heap[j];
+			heap[j] = heap[j - 1];
+			heap[j - 1] = t;
+		}
+	for (size_t i = 0; i < filled; i++) {
+		out[i].preference = heap[i].preference;
+		out[i].name_off = heap[i].rdata_off + 2;
+		off = out[i].name_off;
+		out[i].name_len = (uint16_t)wire_name_read(pkt, heap[i].end, &off, out[i].name);
 	}
 	return total;
-}
-
-static bool
-writer_bytes(struct wire_writer *w, const void *p, size_t n)
-{
-	if (w->len + n > w->cap)
-		return false;
-	memcpy(w->out + w->len, p, n);
-	w->len += n;
-	return true;
-}
-
-/* Does the (possibly compressed) name written at pos equal suffix? */
-static bool
-writer_suffix_at(const struct wire_writer *w, size_t pos, const uint8_t *suffix)
-{
-	for (;;) {
-		uint8_t c = w->out[pos];
-		if ((c & WIRE_PTR_MASK) == WIRE_PTR_MASK) {
-			pos = ((size_t)(c & 0x3fu) << 8) | w->out[pos + 1];
-			continue; /* our own output only points backwards */
-		}
-		if (c != *suffix)
-			return false;
-		if (c == 0)
-			return true;
-		for (size_t i = 1; i <= c; i++)
-			if (wire_lower(w->out[pos + i]) != wire_lower(suffix[i]))
-				return false;
-		pos += (size_t)c + 1;
-		suffix += (size_t)c + 1;
-	}
-}
-
-/* Writes an uncompressed name, pointing at the longest suffix already
- * written, and remembers the new labels as future targets. */
-static bool
-writer_name(struct wire_writer *w, const uint8_t *name)
-{
-	size_t i = 0;
-
-	for (; name[i] != 0; i += (size_t)name[i] + 1) {
-		for (unsigned t = 0; t < w->ntargets; t++) {
-			if (!writer_suffix_at(w, w->targets[t], name + i))
-				continue;
-			size_t start = w->len;
-			uint8_t ptr[2] = {(uint8_t)(0xc0u | (w->targets[t] >> 8)),
-					  (uint8_t)w->targets[t]};
-			if (!writer_bytes(w, name, i) || !writer_bytes(w, ptr, 2))
-				return false;
-			for (size_t k = 0; k < i && w->ntargets < WIRE_COMPRESS_TARGETS;
-			     k += (size_t)name[k] + 1)
-				if (start + k <= WIRE_MAX_PTR_TARGET)
-					w->targets[w->ntargets++] = (uint16_t)(start + k);
-			return true;
-		}
-	}
-	size_t start = w->len;
-	if (!writer_bytes(w, name, i + 1))
-		return false;
-	for (size_t k = 0; k < i && w->ntargets < WIRE_COMPRESS_TARGETS; k += (size_t)name[k] + 1)
-		if (start + k <= WIRE_MAX_PTR_TARGET)
-			w->targets[w->ntargets++] = (uint16_t)(start + k);
-	return true;
-}
-
-static bool
-writer_copy_name(struct wire_writer *w, const uint8_t *in, size_t len, size_t *off)
-{
-	uint8_t name[WIRE_MAX_NAME];
-
-	return wire_name_read(in, len, off, name) != 0 && writer_name(w, name);
-}
-
-/* Rdata names of the RFC 1035 types are compressed (RFC 3597 §4); any
- * other rdata is opaque and copied as it is. */
-static bool
-wire_copy_rdata(const uint8_t *in, const struct wire_rr *rr, struct wire_writer *w)
-{
-	size_t off = rr->rdata_off, names = 0, fixed_before = 0, fixed_after = 0;
-
-	switch (rr->type) {
-	case WIRE_T_NS:
-	case WIRE_T_MD:
-	case WIRE_T_MF:
-	case WIRE_T_CNAME:
-	case WIRE_T_MB:
-	case WIRE_T_MG:
-	case WIRE_T_MR:
-	case WIRE_T_PTR:
-		names = 1;
-		break;
-	case WIRE_T_MINFO:
-		names = 2;
-		break;
-	case WIRE_T_SOA:
-		names = 2;
-		fixed_after = 20;
-		break;
-	case WIRE_T_MX:
-		names = 1;
-		fixed_before = 2;
-		break;
-	default:
-		return writer_bytes(w, in + off, rr->rdlen);
-	}
-	if (off + fixed_before > rr->end || !writer_bytes(w, in + off, fixed_before))
-		return false;
-	off += fixed_before;
-	for (size_t n = 0; n < names; n++)
-		if (off >= rr->end || !writer_copy_name(w, in, rr->end, &off))
-			return false;
-	return off + fixed_after == rr->end && writer_bytes(w, in + off, fixed_after);
-}
-
-static bool
-wire_dropped(const struct wire_rr *rr, unsigned drop, uint16_t qtype)
-{
-	if (rr->type == WIRE_T_OPT)
-		return (drop & WIRE_DROP_OPT) != 0;
-	if (!(drop & WIRE_DROP_DNSSEC))
-		return false;
-	switch (rr->type) {
-	case WIRE_T_RRSIG:
-	case WIRE_T_NSEC:
-	case WIRE_T_NSEC3:
-	case WIRE_T_DS:
-		/* What the client asked for stays; proofs go. */
-		return !(rr->section == WIRE_ANSWER && (qtype == rr->type || qtype == WIRE_T_ANY));
-	default:
-		return false;
-	}
-}
-
-size_t
-wire_copy(const uint8_t *in, size_t len, unsigned drop, uint8_t *out, size_t cap)
-{
-	struct wire_writer w = {.out = out, .cap = cap, .len = 0, .ntargets = 0};
-	struct wire_iter it;
-	struct wire_rr rr;
-	uint16_t counts[3] = {0, 0, 0}, qtype = 0;
-	size_t off = WIRE_HEADER_LEN;
-	int r;
-
-	if (!wire_iter_init(&it, in, len) || !writer_bytes(&w, in, WIRE_HEADER_LEN))
-		return 0;
-	for (unsigned qd = wire_get16(in + 4); qd > 0; qd--) {
-		if (!writer_copy_name(&w, in, len, &off) || !writer_bytes(&w, in + off, 4))
-			return 0;
-		qtype = wire_get16(in + off);
-		off += 4;
-	}
-	while ((r = wire_iter_next(&it, &rr)) == 1) {
-		if (wire_dropped(&rr, drop, qtype))
-			continue;
-		size_t fixed = rr.name_off;
-		if (!writer_copy_name(&w, in, len, &fixed) || !writer_bytes(&w, in + fixed, 8))
-			return 0;
-		size_t rdlen_at = w.len;
-		if (!writer_bytes(&w, "\0\0", 2) || !wire_copy_rdata(in, &rr, &w))
-			return 0;
-		if (w.len - rdlen_at - 2 > 0xffffu)
-			return 0;
-		wire_put16(out + rdlen_at, (uint16_t)(w.len - rdlen_at - 2));
-		counts[rr.section]++;
-	}
-	if (r < 0)
-		return 0;
-	wire_put16(out + 6, counts[WIRE_ANSWER]);
-	wire_put16(out + 8, counts[WIRE_AUTHORITY]);
-	wire_put16(out + 10, counts[WIRE_ADDITIONAL]);
-	return w.len;
-}
-
-size_t
-wire_truncate(uint8_t *pkt, size_t len, size_t limit)
-{
-	struct wire_iter it;
-	struct wire_rr rr;
-	size_t question_end, authority_end;
-	int r;
-
-	if (len <= limit || !wire_iter_init(&it, pkt, len))
-		return len;
-	question_end = authority_end = it.off;
-	while ((r = wire_iter_next(&it, &rr)) == 1 && rr.section != WIRE_ADDITIONAL)
-		authority_end = rr.end;
-	wire_put16(pkt + 10, 0);
-	if (r >= 0 && authority_end <= limit)
-		return authority_end;
-	wire_put16(pkt + 2, (uint16_t)(wire_get16(pkt + 2) | WIRE_TC));
-	wire_put16(pkt + 6, 0);
-	wire_put16(pkt + 8, 0);
-	return question_end;
-}
-
-size_t
-wire_add_opt(uint8_t *pkt, size_t len, size_t cap, uint16_t udp_size, bool dnssec_ok,
-	     uint8_t ext_rcode)
-{
-	uint8_t *p = pkt + len;
-
-	if (len < WIRE_HEADER_LEN || len + WIRE_OPT_LEN > cap)
-		return 0;
-	p[0] = 0;
-	wire_put16(p + 1, WIRE_T_OPT);
-	wire_put16(p + 3, udp_size);
-	wire_put32(p + 5, ((uint32_t)ext_rcode << 24) | (dnssec_ok ? WIRE_EDNS_DO : 0));
-	wire_put16(p + 9, 0);
-	wire_put16(pkt + 10, (uint16_t)(wire_get16(pkt + 10) + 1));
-	return len + WIRE_OPT_LEN;
-}
-
-size_t
-wire_build_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *name,
-		 size_t name_len, uint16_t qtype, bool edns, uint16_t udp_size, bool dnssec_ok)
-{
-	size_t len = WIRE_HEADER_LEN + name_len + 4;
-
-	if (len > cap)
-		return 0;
-	memset(out, 0, WIRE_HEADER_LEN);
-	wire_put16(out, id);
-	wire_put16(out + 2, flags);
-	wire_put16(out + 4, 1);
-	memcpy(out + WIRE_HEADER_LEN, name, name_len);
-	wire_put16(out + WIRE_HEADER_LEN + name_len, qtype);
-	wire_put16(out + WIRE_HEADER_LEN + name_len + 2, WIRE_CLASS_IN);
-	return edns ? wire_add_opt(out, len, cap, udp_size, dnssec_ok, 0) : len;
-}
-
-size_t
-wire_error_reply(const struct wire_query *q, unsigned rcode, uint8_t *out, size_t cap)
-{
-	size_t len = WIRE_HEADER_LEN + (q->qname_len ? q->qname_len + 4u : 0u);
-	uint16_t flags = (uint16_t)(WIRE_QR | (q->flags & (0x7800u | WIRE_RD | WIRE_CD)) | WIRE_RA |
-				    (rcode & 0xfu));
-
-	if (len > cap)
-		return 0;
-	memset(out, 0, WIRE_HEADER_LEN);
-	wire_put16(out, q->id);
-	wire_put16(out + 2, flags);
-	if (q->qname_len) {
-		wire_put16(out + 4, 1);
-		memcpy(out + WIRE_HEADER_LEN, q->qname, q->qname_len);
-		wire_put16(out + WIRE_HEADER_LEN + q->qname_len, q->qtype);
-		wire_put16(out + WIRE_HEADER_LEN + q->qname_len + 2, q->qclass);
-	}
-	if (q->edns || rcode > 0xfu)
-		len =
-		    wire_add_opt(out, len, cap, WIRE_MAX_UDP, q->dnssec_ok, (uint8_t)(rcode >> 4));
-	return len;
 }

@@ -30,6 +30,7 @@
 #include "stats.h"
 #include "upstream.h"
 #include "wire.h"
+#include "wire_write.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 

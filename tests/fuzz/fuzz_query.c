@@ -22,6 +22,7 @@
 
 #include "fuzz.h"
 #include "wire.h"
+#include "wire_write.h"
 
 /* Builds the error reply into a heap buffer of exactly cap bytes. */
 static size_t

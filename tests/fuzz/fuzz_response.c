@@ -7,6 +7,9 @@
  * (wire_truncate), and the MX-chaser's readers (wire_answer_owner,
  * wire_mx_list).
  *
+ * The work of the copy (struct wire_work) must stay linear in the input:
+ * a few suffix-table probes per input byte and per name.
+ *
  * Every buffer a function writes into is a heap block of exactly the size
  * passed as its capacity, so ASan reports any write past it. Invariants
  * that must hold abort (a crash for libFuzzer); see the CHECKs below.
@@ -18,6 +21,7 @@
 
 #include "fuzz.h"
 #include "wire.h"
+#include "wire_write.h"
 
 /* What a walk found. */
 struct walk {
@@ -224,8 +228,15 @@ static void
 check_copy(const uint8_t *in, size_t len, const struct walk *w, unsigned drop)
 {
 	uint8_t *big = xmalloc(WIRE_MAX_MSG);
-	size_t n = wire_copy(in, len, drop, big, WIRE_MAX_MSG);
+	struct wire_work work = {0};
+	size_t n = wire_copy_work(in, len, drop, big, WIRE_MAX_MSG, &work);
 
+	/* Compressing costs a few probes per input byte and per name, never
+	 * labels times names: a hostile answer must not stall the loop. */
+	CHECK(work.names <= len);
+	CHECK(work.labels <= WIRE_MAX_LABELS * work.names);
+	CHECK(work.probes <= 2 * WIRE_SUFFIX_PROBES * work.labels);
+	CHECK(work.probes <= 2 * WIRE_SUFFIX_PROBES * (len + work.names));
 	if (n == 0) {
 		free(big);
 		return;

@@ -15,7 +15,9 @@ stores their answers as response/live-*.bin. Run it where those servers are
     ip netns exec fuzz-dev /usr/bin/python3 tests/fuzz/make_seeds.py --live).
 Without --live the live-* files already in the tree are left alone. Every
 other seed is rebuilt byte for byte (fixed IDs, fixed data). Seeds stay
-under 4 KiB, libFuzzer's default -max_len.
+under 4 KiB, libFuzzer's default -max_len. The hostile answers of
+hostile.py (up to 64 KiB) are written as regression inputs,
+regressions/response/hostile-*.bin.
 """
 
 import argparse
@@ -32,10 +34,13 @@ import dns.name
 import dns.rcode
 import dns.rrset
 
+import hostile
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import cachefile  # noqa: E402 (the format's writer, shared with the tests)
 CORPUS = os.path.join(HERE, "corpus")
+REGRESSIONS = os.path.join(HERE, "regressions")
 MAX_SEED = 4096
 
 
@@ -463,6 +468,16 @@ def https():
     w("obs-text.txt", b"GET /metrics HTTP/1.1\r\nX: \xc3\xa9\tz\r\n\r\n")
 
 
+def hostile_responses():
+    """The worst answers hostile.py builds, up to 64 KiB: regression inputs
+    of fuzz_response (its work bound) rather than seeds."""
+    d = os.path.join(REGRESSIONS, "response")
+    os.makedirs(d, exist_ok=True)
+    for name, build in hostile.ALL.items():
+        with open(os.path.join(d, "hostile-%s.bin" % name), "wb") as f:
+            f.write(build())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--live", action="store_true", help="also ask the testnet.sh servers")
@@ -472,6 +487,7 @@ def main():
     controls()
     persists()
     https()
+    hostile_responses()
     if args.live:
         live_responses()
 

@@ -14,8 +14,10 @@ Fixtures: `testnet` and `resolver` (one each per session), `client` (DNS to
 the resolver and to the authoritative servers), `start_mxcached`, a
 factory for extra daemons with flags of their own (`start_mxcached("--cache-size",
 "32k")`), stopped and checked for a clean exit at the end of the test (or
-earlier with `start_mxcached.stop(res)`), and `fault_server`, a misbehaving
-authoritative server for faulty.com. on 127.0.0.77 (see fault_server.py).
+earlier with `start_mxcached.stop(res)`), `fault_server`, a misbehaving
+authoritative server for faulty.com. on 127.0.0.77 (see fault_server.py),
+and `hostile_server`, one serving the costliest answers for hostile.com. on
+127.0.0.78 (see hostile_server.py).
 mxcache-ctl is $MXCACHE_CTL or build/mxcache-ctl.
 
 Run with Debian's interpreter (it has dnspython):
@@ -41,6 +43,7 @@ import dns.rcode
 import pytest
 
 from fault_server import FaultServer
+from hostile_server import HostileServer
 from helpers import MXCACHED, REPO, Client, ControlConnection, flatten, free_port, run_ctl
 
 TESTNET = REPO / "scripts" / "testnet.sh"
@@ -487,6 +490,18 @@ def fault_server():
         server = FaultServer()
     except OSError as e:
         pytest.fail(f"fault server on {FaultServer.ADDR}:53: {e}")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hostile_server():
+    """An authoritative server of pathological answers for hostile.com. on
+    127.0.0.78:53 (see hostile_server.py); --stub hostile_server.stub."""
+    try:
+        server = HostileServer()
+    except OSError as e:
+        pytest.fail(f"hostile server on {HostileServer.ADDR}:53: {e}")
     yield server
     server.close()
 

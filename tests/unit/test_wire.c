@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "wire.h"
+#include "wire_write.h"
 
 /* ---- a tiny packet builder ---------------------------------------- */
 
@@ -1830,6 +1831,54 @@ error_reply_no_question(void **state)
 	t_check_msg(out, n, 0, 0, 1);
 }
 
+/* RFC 7873 §5.4: no question, an OPT with a client cookie (asking for a
+ * server cookie). mxcached has no cookies: FORMERR, as Unbound answers,
+ * with an OPT since the query had one; the DO bit is echoed. */
+static void
+parse_query_cookie_only(void **state)
+{
+	static const uint8_t cookie[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	struct t_pkt p;
+	struct wire_query q;
+	uint8_t out[512];
+
+	(void)state;
+	t_hdr(&p, 0x0203, WIRE_RD, 0, 0, 0, 1);
+	t_u8(&p, 0);
+	t_u16(&p, WIRE_T_OPT);
+	t_u16(&p, 4096);
+	t_u32(&p, WIRE_EDNS_DO);
+	t_u16(&p, sizeof(cookie));
+	t_bytes(&p, cookie, sizeof(cookie));
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	assert_true(q.edns && q.dnssec_ok);
+	assert_int_equal(q.udp_size, 4096);
+	size_t n = wire_error_reply(&q, WIRE_FORMERR, out, sizeof(out));
+	assert_int_equal(n, 12 + WIRE_OPT_LEN);
+	assert_int_equal(wire_get16(out + 4), 0);
+	assert_int_equal(WIRE_RCODE(wire_get16(out + 2)), WIRE_FORMERR);
+	t_check_msg(out, n, 0, 0, 1);
+	assert_int_equal(wire_get32(out + 12 + 5), WIRE_EDNS_DO);
+
+	/* A question of type OPT: FORMERR, with the query's OPT found. */
+	t_query(&p, 5, WIRE_RD, "example.com", WIRE_T_OPT);
+	t_opt(&p, 1232, 0);
+	t_bump(&p, 10);
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	assert_true(q.edns);
+	assert_int_equal(q.qname_len, 13);
+	/* A broken OPT: FORMERR, and no OPT to echo. */
+	t_hdr(&p, 6, WIRE_RD, 0, 0, 0, 1);
+	t_u8(&p, 0);
+	t_u16(&p, WIRE_T_OPT);
+	t_u16(&p, 1232);
+	t_u32(&p, 0);
+	t_u16(&p, 3);
+	t_bytes(&p, "\0\12\0", 3);
+	assert_int_equal(t_parse(&p, &q), WIRE_BAD_FORMAT);
+	assert_false(q.edns);
+}
+
 static void
 error_reply_small_cap(void **state)
 {
@@ -2522,6 +2571,187 @@ ttl_offsets_malformed(void **state)
 	assert_int_equal(wire_ttl_offsets(big, sizeof(big), offs, 8), SIZE_MAX);
 }
 
+/* ---- hostile answers: work bounded by the input, not its square ---- */
+
+/* What a copy may cost: a few probes per input byte and per name
+ * (fuzz_response checks the same bound). */
+static void
+t_assert_linear(const struct wire_work *w, size_t len)
+{
+	assert_true(w->probes <= 2 * WIRE_SUFFIX_PROBES * (len + w->names));
+	assert_true(w->probes <= 2 * WIRE_SUFFIX_PROBES * w->labels);
+}
+
+/* 240 MX whose 119-label exchangers differ next to the zone: the old
+ * writer compared every suffix with every remembered one (340 ms). */
+static void
+copy_work_mx240(void **state)
+{
+	static struct t_pkt p, c;
+	static struct wire_mx a[WIRE_MX_MAX], b[WIRE_MX_MAX];
+	struct wire_work work = {0};
+	char name[WIRE_NAME_TEXT_MAX];
+	uint8_t owner[WIRE_MAX_NAME];
+	size_t qlen;
+
+	(void)state;
+	t_hdr(&p, 1, 0x8180, 1, 240, 0, 0);
+	t_question(&p, "mx240.hostile.test", WIRE_T_MX);
+	for (unsigned i = 0; i < 240; i++) {
+		t_ptr(&p, WIRE_HEADER_LEN);
+		size_t r = t_rr(&p, WIRE_T_MX, 300);
+		t_u16(&p, i % 50);
+		size_t o = 0;
+		for (int l = 0; l < 116; l++)
+			o += (size_t)snprintf(name + o, sizeof(name) - o, "a.");
+		snprintf(name + o, sizeof(name) - o, "x%u", i);
+		t_labels(&p, name);
+		t_ptr(&p, WIRE_HEADER_LEN + 6); /* hostile.test in the question */
+		t_rr_end(&p, r);
+	}
+	assert_true(p.len > 60000);
+	size_t n = wire_copy_work(p.b, p.len, 0, c.b, sizeof(c.b), &work);
+	assert_true(n > 0 && n <= p.len);
+	assert_int_equal(work.names, 1 + 240 + 240);
+	assert_int_equal(work.labels, 3 + 240 * 3 + 240 * 119);
+	t_assert_linear(&work, p.len);
+	/* The copy says the same. */
+	qlen = wire_answer_owner(c.b, n, owner);
+	assert_int_equal(qlen, 20);
+	assert_int_equal(wire_mx_list(p.b, p.len, owner, qlen, a, WIRE_MX_MAX), 240);
+	assert_int_equal(wire_mx_list(c.b, n, owner, qlen, b, WIRE_MX_MAX), 240);
+	for (size_t i = 0; i < WIRE_MX_MAX; i++) {
+		assert_int_equal(a[i].preference, b[i].preference);
+		assert_true(wire_name_equal(a[i].name, a[i].name_len, b[i].name, b[i].name_len));
+	}
+}
+
+/* As many A records as fit, each owner a new label before one long
+ * shared suffix: the suffix is looked up once, not once per owner. */
+static void
+copy_work_many_owners(void **state)
+{
+	static struct t_pkt p, c;
+	struct wire_work work = {0};
+	char name[WIRE_NAME_TEXT_MAX];
+	size_t o = 0, base;
+	unsigned count = 0;
+
+	(void)state;
+	t_hdr(&p, 1, 0x8180, 1, 0, 0, 0);
+	t_question(&p, "owners.t", WIRE_T_A);
+	for (int l = 0; l < 124; l++)
+		o += (size_t)snprintf(name + o, sizeof(name) - o, "b.");
+	snprintf(name + o, sizeof(name) - o, "t");
+	base = p.len;
+	t_name(&p, name);
+	t_rr_end(&p, t_rr(&p, WIRE_T_A, 300) + 0);
+	count++;
+	while (p.len + 24 < sizeof(p.b)) {
+		t_u8(&p, 3);
+		t_u8(&p, 'o');
+		t_u16(&p, count);
+		t_ptr(&p, base);
+		size_t r = t_rr(&p, WIRE_T_A, 300);
+		t_u32(&p, 0xc0000201u);
+		t_rr_end(&p, r);
+		count++;
+	}
+	t_set16(&p, 6, count);
+	size_t n = wire_copy_work(p.b, p.len, 0, c.b, sizeof(c.b), &work);
+	assert_true(n > 0 && n <= p.len);
+	assert_int_equal(work.names, 1 + count);
+	t_assert_linear(&work, p.len);
+	/* Each owner costs a lookup or two, not its 126 labels. */
+	assert_true(work.probes <= 2 * WIRE_SUFFIX_PROBES * (125 + 2 * (size_t)count));
+}
+
+/* A chain of pointers each naming the one before: the hops of one name
+ * are bounded, so a chain cannot make each name read cost the chain. */
+static void
+name_read_pointer_hops(void **state)
+{
+	static struct t_pkt p;
+	uint8_t out[WIRE_MAX_NAME];
+	size_t off, prev = WIRE_HEADER_LEN;
+
+	(void)state;
+	t_hdr(&p, 1, 0x8180, 1, 0, 0, 0);
+	t_question(&p, "x.test", WIRE_T_A);
+	size_t ptrs[WIRE_MAX_POINTERS + 1];
+	for (size_t i = 0; i <= WIRE_MAX_POINTERS; i++) {
+		ptrs[i] = p.len;
+		t_ptr(&p, prev);
+		prev = ptrs[i];
+	}
+	/* The i-th pointer makes a name of i + 1 hops. */
+	off = ptrs[WIRE_MAX_POINTERS - 1];
+	assert_int_equal(wire_name_read(p.b, p.len, &off, out), 8);
+	assert_true(wire_name_at(p.b, p.len, ptrs[WIRE_MAX_POINTERS - 1], out, 8));
+	off = ptrs[WIRE_MAX_POINTERS];
+	assert_int_equal(wire_name_read(p.b, p.len, &off, out), 0);
+	assert_false(wire_name_at(p.b, p.len, ptrs[WIRE_MAX_POINTERS], out, 8));
+}
+
+static void
+name_at_compare(void **state)
+{
+	static struct t_pkt p;
+	uint8_t name[WIRE_MAX_NAME];
+	size_t n = t_enc("MX1.Example.COM", name), n2;
+
+	(void)state;
+	t_hdr(&p, 1, 0x8180, 1, 0, 0, 0);
+	t_question(&p, "example.com", WIRE_T_MX);
+	size_t at = p.len;
+	t_labels(&p, "mx1");
+	t_ptr(&p, WIRE_HEADER_LEN);
+	assert_true(wire_name_at(p.b, p.len, at, name, n));
+	assert_false(wire_name_at(p.b, p.len, at, name, n - 1));
+	n2 = t_enc("mx2.example.com", name);
+	assert_false(wire_name_at(p.b, p.len, at, name, n2));
+	n2 = t_enc("mx1.example", name);
+	assert_false(wire_name_at(p.b, p.len, at, name, n2));
+	assert_false(wire_name_at(p.b, p.len - 1, at, name, n)); /* cut pointer */
+	assert_int_equal(wire_name_hash((const uint8_t *)"\3ABC\0", 5),
+			 wire_name_hash((const uint8_t *)"\3abc\0", 5));
+}
+
+/* More MX than WIRE_MX_MAX, in falling preference (each new one the most
+ * preferred yet): the most preferred are kept, ties in message order. */
+static void
+mx_list_many_falling(void **state)
+{
+	static struct t_pkt p;
+	static struct wire_mx mx[WIRE_MX_MAX + 1];
+	uint8_t owner[WIRE_MAX_NAME];
+	size_t olen = t_enc("many.test", owner);
+	unsigned count = 3000;
+
+	(void)state;
+	t_hdr(&p, 1, 0x8180, 1, count, 0, 0);
+	t_question(&p, "many.test", WIRE_T_MX);
+	for (unsigned i = 0; i < count; i++) {
+		t_ptr(&p, WIRE_HEADER_LEN);
+		size_t r = t_rr(&p, WIRE_T_MX, 300);
+		t_u16(&p, (count - i) / 2); /* pairs of equal preference */
+		t_u8(&p, 1);
+		t_u8(&p, 'a' + i % 2);
+		t_ptr(&p, WIRE_HEADER_LEN);
+		t_rr_end(&p, r);
+	}
+	assert_int_equal(wire_mx_list(p.b, p.len, owner, olen, mx, WIRE_MX_MAX + 1), count);
+	for (unsigned i = 0; i < WIRE_MX_MAX; i++) {
+		/* preference 0 (the last record), then 1, 1, 2, 2, ... */
+		unsigned want = (i + 1) / 2;
+		assert_int_equal(mx[i].preference, want);
+		if (i > 0 && mx[i].preference == mx[i - 1].preference)
+			assert_true(mx[i].name_off > mx[i - 1].name_off);
+	}
+	assert_int_equal(mx[1].name[1], 'b'); /* record 2997, before 2998 */
+	assert_int_equal(mx[2].name[1], 'a');
+}
+
 int
 main(void)
 {
@@ -2594,6 +2824,12 @@ main(void)
 	    cmocka_unit_test(ttl_offsets_malformed),
 	    /* Last: under ASan an over-read aborts the whole run. */
 	    cmocka_unit_test(answer_owner_short),
+	    cmocka_unit_test(parse_query_cookie_only),
+	    cmocka_unit_test(copy_work_mx240),
+	    cmocka_unit_test(copy_work_many_owners),
+	    cmocka_unit_test(name_read_pointer_hops),
+	    cmocka_unit_test(name_at_compare),
+	    cmocka_unit_test(mx_list_many_falling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

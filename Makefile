@@ -182,6 +182,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/mxcache $(DESTDIR)$(PREFIX)/share/doc/mxcache
 	install -m 0644 scripts/mxcached.service scripts/mxcached.conf $(DESTDIR)$(PREFIX)/share/mxcache/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/mxcache/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 scripts/mxcached.8 scripts/mxcache-ctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 scripts/mxcached.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
 	rm -rf build
@@ -193,6 +196,7 @@ lint:
 	clang-tidy --quiet src/*.c bench/*.c -- -std=c11 -D_GNU_SOURCE -Iinclude -Ibench $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 -Iinclude --include=/usr/include/jansson.h src bench
+	mandoc -Tlint -W warning scripts/*.8 scripts/*.5
 
 -include $(DAEMON_OBJ:.o=.d) $(BUILD)/obj/ctl.d $(BENCH_OBJ:.o=.d)
 -include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -21,6 +21,7 @@ PACKAGES=(
 	nsd ldnsutils unbound dns-root-data
 	python3 python3-pytest python3-dnspython
 	bind9-dnsutils knot-dnsutils iproute2 util-linux procps valgrind
+	mandoc                   # make lint, tests/integration/test_manpages.py
 	clang libclang-rt-14-dev # make fuzz: libFuzzer and the sanitizer runtimes
 	dnsperf gnuplot-nox      # bench/compare.sh
 )

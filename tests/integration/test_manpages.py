@@ -32,11 +32,6 @@ SAMPLE_CONF = PAGES / "mxcached.conf"
 # Command line only: a configuration file cannot hold them.
 CLI_ONLY = {"config", "help", "version"}
 
-# Documented ahead of the branch that adds them: tolerated while absent from
-# --help. Once merged, --help has them and they are checked like the rest;
-# then the entry can go.
-AWAITING_MERGE = {"metrics"}
-
 HELP_LINE = re.compile(r"^\s+(?:-(\w), )?--([a-z][a-z0-9-]*)(?: (\S+))?(?:\s{2,}|$)")
 
 
@@ -106,9 +101,6 @@ def takes_argument(rest: str) -> bool:
     return bool(re.search(r"\b(Ar|Cm)\b", rest))
 
 
-def missing_ahead_of_merge(documented: set, options: set) -> set:
-    return documented - options - AWAITING_MERGE
-
 
 @pytest.fixture(scope="module")
 def daemon_options():
@@ -136,7 +128,7 @@ def test_every_daemon_option_in_mxcached_8(daemon_options):
 
 
 def test_mxcached_8_documents_only_real_options(daemon_options):
-    extra = missing_ahead_of_merge(set(documented_flags(DAEMON_PAGE)), set(daemon_options))
+    extra = set(documented_flags(DAEMON_PAGE)) - set(daemon_options)
     assert not extra, f"mxcached.8 documents options mxcached --help lacks: {sorted(extra)}"
 
 
@@ -163,7 +155,7 @@ def test_every_file_option_in_mxcached_conf_5(daemon_options):
 def test_mxcached_conf_5_documents_only_file_options(daemon_options):
     docs = set(documented_words(CONF_PAGE, "OPTIONS"))
     assert not docs & CLI_ONLY, f"a file cannot hold {sorted(docs & CLI_ONLY)}"
-    extra = missing_ahead_of_merge(docs, set(daemon_options))
+    extra = docs - set(daemon_options)
     assert not extra, f"mxcached.conf.5 documents options mxcached lacks: {sorted(extra)}"
 
 

@@ -198,11 +198,15 @@ mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	acl_free(d->acl);
 	d->acl = acl;
 	mxcached_apply(d, &next);
+	/* The cache file stays the one loaded at start (and checked then). */
+	char *cache_file = next.cache_file;
+	next.cache_file = d->cfg.cache_file;
+	d->cfg.cache_file = cache_file;
 	/* Every module keeps its own copy of what it was started with. */
 	config_free(&d->cfg);
 	d->cfg = next;
 	log_info("reloaded: %zu allowed networks, cache %zu bytes, serve-stale %s, ratelimit %u "
-		 "(listeners, upstream, control socket and user change on restart)",
+		 "(listeners, upstream, control socket, cache file and user change on restart)",
 		 d->cfg.nallow, d->cfg.cache_size, d->cfg.query.serve_stale ? "on" : "off",
 		 d->cfg.ratelimit);
 	(void)notify_send(d->notify, "READY=1");

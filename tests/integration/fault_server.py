@@ -56,6 +56,14 @@ MODES = (
 )
 
 
+def _question(wire: bytes) -> bytes:
+    """The question section's bytes (name, type, class) of a message."""
+    off = 12
+    while off < len(wire) and wire[off] != 0:
+        off += 1 + wire[off]
+    return bytes(wire[12 : off + 5]).lower()
+
+
 class Received(NamedTuple):
     name: str  # lower case, with the trailing dot
     rdtype: str
@@ -93,9 +101,11 @@ class FaultServer:
         self._tcp.setblocking(False)
         self._sel.register(self._udp, selectors.EVENT_READ, self._on_udp)
         self._sel.register(self._tcp, selectors.EVENT_READ, self._on_accept)
-        self._later = []  # heap of (due, seq, send function)
+        self._later = []  # heap of (due, seq, send function, question)
         self._seq = 0
-        self.max_held = 0  # most "slow" replies waiting for their delay at once
+        # Most distinct questions with a "slow" reply waiting at once (a
+        # resolver's retransmission of a held question is not another one).
+        self.max_held = 0
         self._stop_r, self._stop_w = os.pipe()
         self._sel.register(self._stop_r, selectors.EVENT_READ, None)
         self._thread = threading.Thread(target=self._run, name="fault-server", daemon=True)
@@ -178,7 +188,7 @@ class FaultServer:
                     return
                 key.data(key.fileobj)
             while self._later and self._later[0][0] <= time.monotonic():
-                _, _, send = heapq.heappop(self._later)
+                _, _, send, _ = heapq.heappop(self._later)
                 try:
                     send()
                 except OSError:
@@ -254,8 +264,10 @@ class FaultServer:
                 pass
             return
         self._seq += 1
-        heapq.heappush(self._later, (time.monotonic() + delay, self._seq, lambda: send(data)))
-        self.max_held = max(self.max_held, len(self._later))
+        heapq.heappush(
+            self._later, (time.monotonic() + delay, self._seq, lambda: send(data), _question(data))
+        )
+        self.max_held = max(self.max_held, len({held[3] for held in self._later}))
 
     # ------------------------------------------------------------- answers
 

@@ -166,7 +166,7 @@ spf_addresses(struct spf_ctx *c, int node, const char *name)
 }
 
 /* MX, then the addresses of each exchanger (at most 10, §4.6.4). A null
- * MX ("." , RFC 7505) has no addresses to ask for. */
+ * MX ("." , RFC 7505) or a malformed name has no addresses to ask for. */
 static void
 spf_mx(struct spf_ctx *c, int node, const char *name)
 {
@@ -184,12 +184,9 @@ spf_mx(struct spf_ctx *c, int node, const char *name)
 		return;
 	for (size_t i = 0; i < ans.count; i++) {
 		const struct spf_rr *rr = &ans.rr[i];
-		if (rr->data && rr->len > 0 && rr->len < SPF_NAME_MAX) {
-			memcpy(mx[n], rr->data, rr->len);
-			mx[n][rr->len] = '\0';
-			if (strcmp(mx[n], ".") != 0)
-				n++;
-		}
+		if (rr->data &&
+		    spf_name_normalise((const char *)rr->data, rr->len, mx[n], sizeof(mx[n])))
+			n++;
 	}
 	for (size_t i = 0; i < n && !c->stop; i++)
 		if (spf_addresses(c, node, mx[i]) == 0)

@@ -111,6 +111,8 @@ fz_load(struct fz_zone *z, const char *text)
 				return false;
 		} else {
 			e->len = strlen(data);
+			if (e->len > sizeof(e->data))
+				return false;
 			memcpy(e->data, data, e->len);
 		}
 	}

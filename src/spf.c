@@ -6,6 +6,7 @@
  * permerror with a reason and a position, the way check_host treats it.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -161,7 +162,7 @@ spf_macro_string(struct spf_record *rec, size_t off, size_t n, bool domain, bool
 			return spf_fail(rec, "bad macro: '%' not followed by {, %, _ or -",
 					off + i);
 		size_t j = i + 2;
-		char letter = j < n ? (char)(s[j] | 0x20) : 0;
+		int letter = j < n ? tolower((unsigned char)s[j]) : 0;
 		if (!letter || !strchr(domain ? "slodiphv" : "slodiphcrtv", letter))
 			return spf_fail(rec, "bad macro letter", off + j);
 		j++;
@@ -452,7 +453,7 @@ spf_name_normalise(const char *s, size_t n, char *out, size_t cap)
 			   (unsigned char)c > 0x7e) {
 			return false;
 		}
-		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+		out[i] = (char)tolower((unsigned char)c);
 	}
 	out[n] = '\0';
 	return true;

@@ -66,7 +66,7 @@ struct spf_record {
 	unsigned n_terms;
 	struct spf_term terms[SPF_MAX_TERMS];
 	int redirect, exp; /* term index, -1 if absent */
-	bool has_all;	   /* then redirect is ignored (§6.1) */
+	bool has_all;	   /* then a redirect is ignored (§6.1) */
 	const char *error; /* permerror: why (static text) */
 	size_t error_pos;  /* permerror: byte offset in text */
 };
@@ -190,7 +190,10 @@ struct spf_walk {
  * would for a client that only "all" and address-free "exists" can match.
  * A failed lookup marks its node temperror and the walk goes on (the rest
  * of the tree is still wanted); a permerror ends it. The result is the
- * first error met, else the evaluation's result. max_depth is clamped to
+ * first error met, else the evaluation's result. Terms that need macro
+ * expansion (or, for ptr, the client's address) count toward the limit
+ * but are not followed: such an include does not match, such a redirect
+ * leaves the result neutral. max_depth is clamped to
  * SPF_MAX_DEPTH (0: SPF_MAX_DEPTH). */
 void spf_walk(const char *domain, unsigned max_depth, spf_lookup_fn fn, void *arg,
 	      struct spf_walk *w);

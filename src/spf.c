@@ -509,9 +509,10 @@ spf_plan(const struct spf_record *rec, const char *domain, struct spf_plan *plan
 	plan->dns_terms = 0;
 	plan->over_limit = false;
 	for (unsigned i = 0; i <= rec->n_terms; i++) {
-		/* The redirect, if any, comes after every mechanism. */
+		/* The redirect, if any, comes after every mechanism; "all"
+		 * ends the record first when there is one (§6.1). */
 		unsigned ti = i < rec->n_terms ? i : (unsigned)rec->redirect;
-		if (i == rec->n_terms && (rec->redirect < 0 || rec->has_all))
+		if (i == rec->n_terms && rec->redirect < 0)
 			return;
 		const struct spf_term *t = &rec->terms[ti];
 		if (t->kind == SPF_K_ALL)

@@ -282,8 +282,10 @@ spf_evaluate(struct spf_ctx *c, const struct spf_record *rec, const char *domain
 	char name[SPF_NAME_MAX];
 
 	for (unsigned i = 0; i <= rec->n_terms && !c->stop; i++) {
+		/* "all" matches every client: a redirect beside it is never
+		 * reached, as §6.1 wants. */
 		bool redirect = i == rec->n_terms;
-		if (redirect && (rec->redirect < 0 || rec->has_all))
+		if (redirect && rec->redirect < 0)
 			break;
 		const struct spf_term *t = &rec->terms[redirect ? (unsigned)rec->redirect : i];
 		if (!redirect && (t->kind == SPF_K_REDIRECT || t->kind == SPF_K_EXP ||

@@ -456,7 +456,7 @@ spf_name_normalise(const char *s, size_t n, char *out, size_t cap)
 		out[i] = (char)tolower((unsigned char)c);
 	}
 	out[n] = '\0';
-	return true;
+	return label > 0; /* "x.." is no name */
 }
 
 bool

@@ -239,6 +239,11 @@ case_and_spaces(void **state)
 	assert_int_equal(t_ok("v=spf1")->n_terms, 0);
 	assert_int_equal(t_ok("v=spf1 ")->n_terms, 0);
 	/* The current domain when the term names none. */
+	/* One trailing dot at most, no empty label, no space. */
+	assert_false(spf_name_normalise("x.example.com..", 15, name, sizeof(name)));
+	assert_false(spf_name_normalise(".example.com", 12, name, sizeof(name)));
+	assert_false(spf_name_normalise("a b.example.com", 15, name, sizeof(name)));
+	assert_false(spf_name_normalise(".", 1, name, sizeof(name)));
 	r = t_ok("v=spf1 mx");
 	assert_true(spf_term_target(r, 0, "Example.COM.", name, sizeof(name)));
 	assert_string_equal(name, "example.com");

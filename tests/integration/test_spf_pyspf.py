@@ -8,6 +8,9 @@ spf_walk's (plus the one pyspf counts before failing on the 11th); and
 every question pyspf asks must be one spf_walk asked (pyspf, for an IPv4
 client, asks A where spf_walk asks A and AAAA).
 
+60 records, malformed and well-formed, are also put to both parsers:
+permerror or not must agree.
+
 Where they differ on purpose (pyspf's choice, RFC 7208's text) the case
 says so and what is compared.
 """
@@ -206,3 +209,51 @@ def test_redirect_beside_all_differs(monkeypatch):
     result, lookups, _ = pyspf(zone, "example.com", monkeypatch)
     assert (mine["result"], result) == ("fail", "fail")
     assert (mine["dns_terms"], lookups) == (1, 2)
+
+
+# Records parsed by both: permerror or not must agree. The zone gives each
+# one its domain and x.example.com, so lookups do not decide the result.
+MALFORMED = [
+    "v=spf1 -all\t", "v=spf1 a/33", "v=spf1 a//129", "v=spf1 a/024", "v=spf1 a/24/24",
+    "v=spf1 a//64//64", "v=spf1 a//64/24", "v=spf1 mx/", "v=spf1 a:x.example.com/",
+    "v=spf1 ip4:192.0.2.1/33", "v=spf1 ip4:192.0.2.1//64", "v=spf1 ip6:::1/129",
+    "v=spf1 ip6:::1//64", "v=spf1 ip4:192.0.2", "v=spf1 ip4:01.2.3.4", "v=spf1 ip4:256.1.1.1",
+    "v=spf1 ip4:1.2.3.4.5", "v=spf1 ip4:1.2.3.4x", "v=spf1 ip4", "v=spf1 ip6:192.0.2.1",
+    "v=spf1 ip6:gggg::", "v=spf1 foo", "v=spf1 ipv4:192.0.2.1", "v=spf1 -all:x",
+    "v=spf1 all/24", "v=spf1 include", "v=spf1 include:", "v=spf1 exists",
+    "v=spf1 a:localhost", "v=spf1 a:192.0.2.1", "v=spf1 a:example.-com", "v=spf1 +-all",
+    "v=spf1 redirect=", "v=spf1 redirect=a.example.com redirect=b.example.com",
+    "v=spf1 exp=a.example.com exp=b.example.com", "v=spf1 =foo", "v=spf1 ptr/24",
+    "v=spf1 include:x.example.com/24", "v=spf1 mx:example.com:25",
+    "v=spf1 a:%{x}.example.com", "v=spf1 a:%{d", "v=spf1 a:%a.example.com", "v=spf1 a:%",
+    "v=spf1 exists:%{c}.example.com", "v=spf1 exists:x.%{d}y", "v=spf1 a:%{d}.",
+    "v=spf1 foo=%x",
+]
+WELL_FORMED = [
+    "v=spf1 -all", "v=spf1 include=x foo= x-y_z.w=%{d} -all",
+    "v=spf1 a:123-456.example.123-456 -all", "v=spf1 a:x.example.com. -all",
+    "v=spf1 a:_spf.x.example.com/0//0 -all", "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all",
+    "V=SpF1   INCLUDE:X.Example.COM.   -ALL   ", "v=spf1 ip6:::ffff:192.0.2.1 -all",
+    "v=spf1 a/0 mx//0 ~all", "v=spf1 exists:%{i}.%{l1r-}.x.example.com -all",
+    "v=spf1 a:%%.example.com -all", "v=spf1 ?all", "v=spf1",
+]
+
+
+def parsed_by_both(record, monkeypatch):
+    zone = (f"example.com TXT {record}\nexample.com A 192.0.2.1\n"
+            "x.example.com A 192.0.2.1\nx.example.com TXT v=spf1 -all\n")
+    return walk(zone, "example.com")["result"], pyspf(zone, "example.com", monkeypatch)[0]
+
+
+@pytest.mark.parametrize("record", MALFORMED + WELL_FORMED)
+def test_parser_agrees_with_pyspf(record, monkeypatch):
+    mine, theirs = parsed_by_both(record, monkeypatch)
+    assert (mine == "permerror") == (theirs == "permerror"), (mine, theirs)
+    assert (mine == "permerror") == (record in MALFORMED)
+
+
+def test_zero_digit_transformer_differs(monkeypatch):
+    """RFC 7208 §7.3: a DIGIT transformer "MUST be nonzero": %{d0} is a
+    permerror here; pyspf accepts it (it expands to the whole name)."""
+    mine, theirs = parsed_by_both("v=spf1 a:%{d0}.example.com -all", monkeypatch)
+    assert (mine, theirs) == ("permerror", "fail")

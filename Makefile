@@ -42,6 +42,8 @@ LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(DAEMON_OBJ))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Drivers the Python tests run (spfwalk: the pyspf cross-check).
+TEST_TOOLS := $(BUILD)/tests/spfwalk
 
 .PHONY: all deps build-deps host-test test check unit integration bench-test asan valgrind demo run install clean \
 	format lint \
@@ -103,10 +105,10 @@ test: deps
 
 check: all unit integration bench-test host-test
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(TEST_TOOLS)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all
+integration: all $(TEST_TOOLS)
 	$(NETNS) $(PYTHON) -m pytest -q tests/integration
 
 # mxbench's own logic, against a scripted DNS server (no root needed).
@@ -127,7 +129,7 @@ asan:
 # which valgrind's slowdown makes meaningless.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite
-valgrind: all
+valgrind: all $(TEST_TOOLS)
 	MXCACHED_WRAPPER="$(VALGRIND)" MXTEST_READY_TIMEOUT=60 \
 		$(NETNS) $(PYTHON) -m pytest -q -m "not load" tests/integration
 
@@ -135,7 +137,7 @@ valgrind: all
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := query response control persist http
+FUZZ_NAMES   := query response control persist http spf
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all
 FUZZ_OBJ     := $(LIB_OBJ:$(BUILD)/obj/%=$(FUZZ_BUILD)/obj/%)

@@ -19,7 +19,7 @@ BUILD_PACKAGES=(
 PACKAGES=(
 	"${BUILD_PACKAGES[@]}" libcmocka-dev
 	nsd ldnsutils unbound dns-root-data
-	python3 python3-pytest python3-dnspython
+	python3 python3-pytest python3-dnspython python3-spf
 	bind9-dnsutils knot-dnsutils iproute2 util-linux procps valgrind
 	mandoc                   # make lint, tests/integration/test_manpages.py
 	clang libclang-rt-14-dev # make fuzz: libFuzzer and the sanitizer runtimes

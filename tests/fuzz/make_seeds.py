@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tests/fuzz/make_seeds.py            queries, built responses,
                                                           control requests, cache files,
-                                                          HTTP request heads
+                                                          HTTP request heads, SPF records and trees
     /usr/bin/python3 tests/fuzz/make_seeds.py --live     also real responses from
                                                           the test hierarchy
 
@@ -478,6 +478,72 @@ def hostile_responses():
             f.write(build())
 
 
+# ---------------------------------------------------------------- spf
+
+SPF_RECORDS = {
+    "all": "v=spf1 -all",
+    "every-kind": "v=spf1 +all -include:a.example.com ~a ?a:b.example.com/24//64 mx/16 "
+                  "mx:c.example.com//100 ptr ptr:d.example.com ip4:192.0.2.0/24 "
+                  "ip6:2001:db8::/32 exists:e.example.com redirect=f.example.com "
+                  "exp=g.example.com foo=bar",
+    "macros": "v=spf1 exists:%{i}.%{l1r-}.x.example.com include:_spf.%{d} a:%%.example.com "
+              "a:%_x.example.com mx:%-x.example.com/24 redirect=%{D2R+,/_=}.example.com",
+    "bad-cidr": "v=spf1 a/33 ip4:192.0.2.1//64",
+    "bad-macro": "v=spf1 a:%{x}.example.com",
+    "dup-redirect": "v=spf1 redirect=a.example.com redirect=b.example.com",
+    "unknown": "v=spf1 foo -all",
+    "spf10": "v=spf10 -all",
+    "spaces": "V=SpF1   INCLUDE:X.Example.COM.   -ALL   ",
+    "ip6": "v=spf1 ip6:::ffff:192.0.2.1 ip6:2001:db8::/48 -all",
+}
+
+# A script answers each question with one line: a control byte ('0':
+# NOERROR, two addresses), then TXT RDATAs or MX exchangers split at '|'.
+SPF_SCRIPTS = {
+    "include-a-mx": "0v=spf1 include:i.example.com a mx:m.example.com ~all\n"
+                    "0v=spf1 a:x.example.com -all\n0\n0\n0\n0\n"
+                    "0mx1.example.com|mx2.example.com|.\n0\n0\n0\n0\n",
+    "two-records": "0v=spf1 -all|v=spf1 +all\n",
+    "servfail": "0v=spf1 include:down.example.com a -all\n7\n0\n0\n",
+    "voids": "0v=spf1 a:a.example.com a:b.example.com a:c.example.com -all\n6\n6\n\n\n\n\n",
+    "redirect": "0v=spf1 redirect=r.example.com\n0v=spf1 redirect=s.example.com\n0v=spf1 ?all\n",
+}
+
+SPF_ZONES = {
+    "appendix-a": "example.com TXT v=spf1 +mx a:colo.example.com/28 -all\n"
+                  "example.com A 192.0.2.10\nexample.com MX mail-a.example.com\n"
+                  "example.com MX mail-b.example.com\nmail-a.example.com A 192.0.2.129\n"
+                  "example.org TXT v=spf1 include:example.com include:example.net -all\n"
+                  "la.example.org TXT v=spf1 redirect=example.org\n"
+                  "example.net TXT v=spf1 ?all\n",
+    "loop": "a.example.com TXT v=spf1 include:b.example.com -all\n"
+            "b.example.com TXT v=spf1 include:a.example.com -all\n",
+    "limit": "example.com TXT v=spf1 a a a a a include:i.example.com a -all\n"
+             "i.example.com TXT v=spf1 a a a a ~all\nexample.com A 192.0.2.1\n"
+             "i.example.com NX\n",
+    "multi-string": "example.com TXT v=spf1 ip4:192.0.2.0/24 in|clude:s.example.com ~all\n"
+                    "s.example.com TXT v=spf1 exists:e.example.com -all\ne.example.com FAIL\n",
+}
+
+
+def txt_rdata(text):
+    data = text.encode()
+    return b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
+                    for i in range(0, max(len(data), 1), 255))
+
+
+def spfs():
+    w = lambda n, d: write("spf", n, d)
+    for name, text in SPF_RECORDS.items():
+        w("text-" + name, text)
+        w("rdata-" + name, txt_rdata(text))
+    w("rdata-split", b"\x09v=spf1 in\x19clude:_spf.example.com -a\x02ll")
+    for name, text in SPF_SCRIPTS.items():
+        w("script-" + name, text)
+    for name, text in SPF_ZONES.items():
+        w("zone-" + name, text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--live", action="store_true", help="also ask the testnet.sh servers")
@@ -488,6 +554,7 @@ def main():
     persists()
     https()
     hostile_responses()
+    spfs()
     if args.live:
         live_responses()
 

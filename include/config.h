@@ -1,6 +1,8 @@
 /*
  * config: the daemon's settings, from the command line and an optional
  * file (-c FILE) whose lines are "option value" with the long option names.
+ * One table (config_options) describes every option: its type, field,
+ * bounds, default, help, and whether SIGHUP applies it.
  */
 #ifndef MXCACHE_CONFIG_H
 #define MXCACHE_CONFIG_H

@@ -73,7 +73,7 @@ $(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o $(BUILD)/obj/prom.o
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # delayproxy: latency in front of test authoritative servers (tests, bench).
-$(BUILD)/delayproxy: scripts/delayproxy.c
+$(BUILD)/delayproxy: tests/testnet/delayproxy.c
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # wire_worst: what one hostile answer costs wire (tests/perf/wire_worst.c).
@@ -192,7 +192,7 @@ clean:
 	rm -rf build
 
 format:
-	clang-format -i src/*.c include/*.h bench/*.c bench/*.h scripts/*.c tests/unit/*.c
+	clang-format -i src/*.c include/*.h bench/*.c bench/*.h tests/testnet/*.c tests/unit/*.c
 
 lint:
 	clang-tidy --quiet src/*.c bench/*.c -- -std=c11 -D_GNU_SOURCE -Iinclude -Ibench $(PKG_CFLAGS)

@@ -4,8 +4,8 @@
 #   bench/compare.sh [--domains N] [--delay MIN-MAX] [--concurrency N]
 #                    [--qps-seconds S] [--mxcached-flag FLAG]... [--keep]
 #
-# Starts the project's authoritative hierarchy (scripts/testnet.sh, NSD) with
-# N generated mail domains, puts a delaying proxy (scripts/delayproxy.c) in
+# Starts the project's authoritative hierarchy (tests/testnet/testnet.sh, NSD) with
+# N generated mail domains, puts a delaying proxy (tests/testnet/delayproxy.c) in
 # front of every NSD so that each authoritative round trip costs MIN-MAX ms
 # (uniform, fixed seed), then starts mxcached and unbound (one thread, the
 # same root hints and trust anchor, DNSSEC validation on) on loopback ports
@@ -117,7 +117,7 @@ cleanup() {
     for name in "${!PIDS[@]}"; do
         stop_process "$name"
     done
-    "$ROOT/scripts/testnet.sh" stop "$NET" || true
+    "$ROOT/tests/testnet/testnet.sh" stop "$NET" || true
     if ((KEEP)); then
         echo "compare: work files kept in $WORK" >&2
     else
@@ -285,7 +285,7 @@ main() {
     rm -f "$RESULTS"/*.json "$RESULTS"/*.png "$RESULTS"/table.* "$RESULTS"/machine.txt
     has_chase_flag && chase=1
 
-    "${PIN_CLIENT[@]}" "$ROOT/scripts/testnet.sh" start "$NET" --nsd-port "$NSD_PORT" \
+    "${PIN_CLIENT[@]}" "$ROOT/tests/testnet/testnet.sh" start "$NET" --nsd-port "$NSD_PORT" \
         --bench-domains "$DOMAINS" >&2
     # shellcheck source=/dev/null
     source "$NET/env"

@@ -1,6 +1,7 @@
 /*
  * buf: a growable byte queue with a hard cap, for output that a slow peer
- * has not taken yet (TCP clients, control clients).
+ * has not taken yet (each stream connection: TCP, control and metrics
+ * clients).
  */
 #ifndef MXCACHE_BUF_H
 #define MXCACHE_BUF_H

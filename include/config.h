@@ -1,6 +1,8 @@
 /*
  * config: the daemon's settings, from the command line and an optional
  * file (-c FILE) whose lines are "option value" with the long option names.
+ * One table (config_options) describes every option: its type, field,
+ * bounds, default, help, and whether SIGHUP applies it.
  */
 #ifndef MXCACHE_CONFIG_H
 #define MXCACHE_CONFIG_H
@@ -11,6 +13,7 @@
 
 #include "budget.h"
 #include "chaser.h"
+#include "config_parse.h"
 #include "listen_tcp.h"
 #include "query.h"
 #include "sock.h"
@@ -38,7 +41,7 @@ struct config {
 	struct listen_tcp_options tcp;
 	struct chaser_options chaser;
 	struct budget_options budget;
-	int chase_tlsa; /* -1: auto, on when validating */
+	int chase_tlsa;	   /* -1: auto, on when validating */
 	bool log_servfail; /* explain each SERVFAIL in the log */
 	bool foreground;
 	int verbose;
@@ -47,12 +50,13 @@ struct config {
 enum config_result { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };
 
 /* Fills cfg from argv (and the file named by -c); CONFIG_EXIT after
- * --help or --version, CONFIG_ERROR with err set on bad input. */
+ * --help or --version, CONFIG_ERROR with err set on bad input. Defaults
+ * are those of the option table. */
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_free(struct config *cfg);
 void config_usage(FILE *out);
 
-/* "64m", "1g", "512k", "1000000"; false if malformed or zero. */
-bool config_parse_size(const char *text, size_t *out);
+/* The option table: every option once, in --help order. */
+const struct config_opt *config_options(size_t *n);
 
 #endif

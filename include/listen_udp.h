@@ -1,7 +1,9 @@
 /*
  * listen_udp: a UDP socket on the loop, feeding datagrams to the query
  * engine. Replies leave from the address the query came to, also on a
- * wildcard bind (IP_PKTINFO). One recvmsg and one sendmsg per query.
+ * wildcard bind (IP_PKTINFO). Datagrams are read in batches of up to 32
+ * with recvmmsg, and the replies ready at once go out with one sendmmsg
+ * per batch; replies after an upstream lookup are sent on their own.
  */
 #ifndef MXCACHE_LISTEN_UDP_H
 #define MXCACHE_LISTEN_UDP_H

@@ -1,6 +1,7 @@
 /*
  * log: messages to stderr in the foreground, to syslog as a daemon.
- * Only the daemon's wiring logs; library modules return errors instead.
+ * Only the daemon's wiring (main.c) and servfail, whose job is the log,
+ * call it; library modules return errors instead.
  */
 #ifndef MXCACHE_LOG_H
 #define MXCACHE_LOG_H

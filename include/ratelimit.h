@@ -1,8 +1,10 @@
 /*
  * ratelimit: queries per second per client address, over UDP (where the
  * source can be forged and a flood costs nothing to send). A fixed table
- * of counters: memory does not grow with the number of clients; two
- * clients that share a slot share a limit until one of them goes quiet.
+ * of counters: memory does not grow with the number of clients. A slot
+ * counts for one client at a time; another client hashing to it takes it
+ * over and starts from zero, so a collision can let queries through but
+ * never holds a client below its limit.
  */
 #ifndef MXCACHE_RATELIMIT_H
 #define MXCACHE_RATELIMIT_H

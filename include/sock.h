@@ -1,6 +1,8 @@
 /*
- * sock: small socket helpers shared by the listeners and the control
- * socket (in the spirit of Redis's anet.c). Errors are returned, not logged.
+ * sock: small socket helpers shared by the listeners, stream and the
+ * config parser: addresses parsed and printed, client keys, binding, and
+ * which accept() errors mean "out of descriptors" (in the spirit of Redis's
+ * anet.c). Errors are returned, not logged.
  */
 #ifndef MXCACHE_SOCK_H
 #define MXCACHE_SOCK_H

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh — the mail-server story, offline, in a minute.
 #
-# Starts the loopback DNS hierarchy (scripts/testnet.sh), runs mxcached on
+# Starts the loopback DNS hierarchy (tests/testnet/testnet.sh), runs mxcached on
 # 127.0.0.1@5353 recursing through it, and asks what a mail server asks when
 # it delivers to parisi@yada123.com. Everything started here is stopped on
 # exit. Needs root (the test servers listen on port 53 of 127.0.0.2-5).
@@ -31,7 +31,7 @@ cleanup() {
             rc=1
         fi
     fi
-    "$HERE/testnet.sh" stop "$WORK/testnet" || rc=1
+    "$REPO/tests/testnet/testnet.sh" stop "$WORK/testnet" || rc=1
     rm -rf "$WORK"
     exit "$rc"
 }
@@ -52,7 +52,7 @@ ask() {
 }
 
 heading "Starting an authoritative DNS hierarchy on loopback (NSD)"
-"$HERE/testnet.sh" start "$WORK/testnet" >/dev/null
+"$REPO/tests/testnet/testnet.sh" start "$WORK/testnet" >/dev/null
 # shellcheck source=/dev/null
 source "$WORK/testnet/env"
 note "root . on $ROOT_SERVER, com./net./arpa. on $TLD_SERVER,"

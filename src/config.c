@@ -1,6 +1,7 @@
 /*
- * config: see include/config.h. One table lists every option once; the
- * command line parser, the config file reader and --help all use it.
+ * config: see include/config.h. One table lists every option once with
+ * its type, field, bounds, default and help; the command line parser, the
+ * config file reader, the defaults and --help all read it.
  */
 #include "config.h"
 
@@ -14,191 +15,160 @@
 #define MXCACHE_VERSION "0.1.0"
 #endif
 
-struct config_opt {
-	const char *name;
-	int short_name;	     /* 0: long only */
-	const char *metavar; /* NULL: a flag without argument */
-	bool (*set)(struct config *cfg, const char *arg, char *err, size_t errlen);
-	const char *help;
-};
+/* Where the help text starts: "  -x, " and the widest "--name METAVAR". */
+#define CONFIG_HELP_COLUMN 34
 
 static bool set_listen(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_root_hints(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_stub(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_forward(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_trust_anchor(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_cache_size(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_min_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_max_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_max_neg_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_timeout(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_zone_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_jostle(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_chase_zone_max(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_chase_zone_rate(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_tcp_per_client(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_tcp_write(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool config_tcp_ms(const char *name, const char *arg, unsigned *out, char *err,
-			  size_t errlen);
-static bool set_control(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_allow(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_metrics(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_mx_chase(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_mx_chase_max(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_mx_additional(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_log_servfail(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool config_yes_no(const char *name, const char *arg, bool *out, char *err, size_t errlen);
-static bool set_user(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_cache_file(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_serve_stale(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_stale_ttl(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_stale_max_age(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_stale_client_timeout(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_ratelimit(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool config_string(char **slot, const char *arg);
-static bool set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool set_verbose(struct config *cfg, const char *arg, char *err, size_t errlen);
-static bool config_push(char ***v, size_t *n, const char *s);
-static bool config_uint(const char *name, const char *arg, unsigned long max, unsigned long *out,
-			char *err, size_t errlen);
+static bool config_valid_stub(const char *arg);
+static bool config_valid_addr(const char *arg);
+static bool config_valid_option(const char *arg);
 static bool config_file(struct config *cfg, const char *path, char *err, size_t errlen);
 static const struct config_opt *config_find(const char *name);
-static void config_defaults(struct config *cfg);
+static bool config_late_default(const struct config_opt *o);
+static bool config_apply_default(const struct config_opt *o, struct config *cfg, char *err,
+				 size_t errlen);
+static bool config_defaults(struct config *cfg, bool late, char *err, size_t errlen);
 static void config_free_list(char **v, size_t n);
 
+#define CONFIG_FIELD(f)                                                                            \
+	.offset = offsetof(struct config, f), .width = sizeof(((struct config *)0)->f)
+#define CONFIG_UINT(f, lo, hi, fl, u)                                                              \
+	.type = CONFIG_T_UINT, CONFIG_FIELD(f), .min = (lo), .max = (hi), .floor = (fl), .unit = (u)
+#define CONFIG_TYPED(t, f) .type = (t), CONFIG_FIELD(f)
+#define CONFIG_LIST(f, n, check)                                                                   \
+	.type = CONFIG_T_LIST, CONFIG_FIELD(f), .aux = offsetof(struct config, n), .valid = (check)
+
 static const struct config_opt config_opts[] = {
-    {"listen", 'l', "ADDR[@PORT]", set_listen,
-     "listen on UDP and TCP (repeatable; default 127.0.0.1@53 and ::1@53)"},
-    {"root-hints", 0, "FILE", set_root_hints, "root hints zone file"},
-    {"stub", 0, "ZONE=ADDR[@PORT]", set_stub, "send queries for ZONE to that server"},
-    {"forward", 0, "ADDR[@PORT]", set_forward, "forward to this resolver (repeatable)"},
-    {"trust-anchor", 0, "FILE|none", set_trust_anchor,
-     "DNSSEC trust anchor (default: the system root key, for the real root)"},
-    {"cache-size", 0, "SIZE", set_cache_size, "byte bound of the cache (default 64m)"},
-    {"cache-min-ttl", 0, "SECONDS", set_min_ttl, "cache answers at least this long (0)"},
-    {"cache-max-ttl", 0, "SECONDS", set_max_ttl, "cache answers at most this long (86400)"},
-    {"cache-max-negative-ttl", 0, "SECONDS", set_max_neg_ttl,
-     "cache NXDOMAIN/NODATA at most this long (3600)"},
-    {"query-timeout", 0, "MS", set_timeout, "answer SERVFAIL after this long (5000)"},
-    {"max-inflight", 0, "N", set_max_inflight, "distinct upstream lookups at once (2000)"},
-    {"zone-max-inflight", 0, "N", set_zone_max_inflight,
-     "client lookups in flight per zone (0: an eighth of --max-inflight)"},
-    {"jostle-timeout", 0, "MS", set_jostle,
-     "with the table full, lookups older than this give way (200)"},
-    {"tcp-max-connections", 0, "N", set_tcp_max, "TCP connections per listener (512)"},
-    {"tcp-max-per-client", 0, "N", set_tcp_per_client,
-     "TCP connections per client address or IPv6 /64 (0: no cap)"},
-    {"tcp-idle-timeout", 0, "MS", set_tcp_idle, "close idle TCP connections (10000)"},
-    {"tcp-write-timeout", 0, "MS", set_tcp_write,
-     "reset TCP clients that leave their answers untaken this long (10000)"},
-    {"mx-chase", 0, "yes|no", set_mx_chase,
-     "fetch the exchangers' A/AAAA as soon as an MX answer arrives (yes)"},
-    {"mx-chase-max", 0, "N", set_mx_chase_max, "exchangers chased per MX answer (10)"},
-    {"chase-zone-max", 0, "N", set_chase_zone_max,
-     "background lookups in flight per zone (64)"},
-    {"chase-zone-rate", 0, "N", set_chase_zone_rate,
-     "background lookups started per second per zone (100)"},
-    {"mx-additional", 0, "yes|no", set_mx_additional,
-     "cached exchanger addresses in MX replies (yes)"},
-    {"chase-tlsa", 0, "yes|no|auto", set_chase_tlsa,
-     "also fetch _25._tcp TLSA of secure exchangers (auto: when validating)"},
-    {"prefetch", 0, "yes|no", set_prefetch, "refresh MX and chased entries hit near expiry (yes)"},
-    {"serve-stale", 0, "yes|no", set_serve_stale,
-     "answer from expired entries when recursion fails (RFC 8767) (no)"},
-    {"stale-ttl", 0, "SECONDS", set_stale_ttl, "TTL of stale answers (30)"},
-    {"stale-max-age", 0, "SECONDS", set_stale_max_age,
-     "serve entries at most this long past expiry (86400)"},
-    {"stale-client-timeout", 0, "MS", set_stale_client_timeout,
-     "with serve-stale, answer a waiting client stale after this long (1800; 0: off)"},
-    {"ratelimit", 0, "QPS", set_ratelimit, "UDP queries per second per client, then drop (0: off)"},
-    {"cache-file", 0, "PATH", set_cache_file, "save the cache here on shutdown, load it on start"},
-    {"user", 'u', "NAME", set_user, "drop root for this user once the sockets are bound"},
-    {"control", 's', "PATH", set_control,
-     "JSON control/stats socket (default " CONFIG_DEFAULT_CONTROL ")"},
-    {"allow", 0, "CIDR", set_allow, "also allow these clients (repeatable; loopback always)"},
-    {"metrics", 0, "ADDR@PORT", set_metrics,
-     "serve Prometheus metrics (GET /metrics) here, to allowed clients (off)"},
-    {"unbound-option", 0, "NAME:VALUE", set_unbound_option,
-     "passed to ub_ctx_set_option (repeatable)"},
-    {"log-servfail", 0, "yes|no", set_log_servfail,
-     "log each SERVFAIL with its reason, at most 10 lines a second (yes)"},
-    {"foreground", 'f', NULL, set_foreground, "stay in the foreground, log to stderr"},
-    {"verbose", 'v', NULL, set_verbose, "log more (repeatable)"},
+    {"config", 'c', .metavar = "FILE", .type = CONFIG_T_META, .help = "read options from FILE"},
+    {"listen", 'l', .metavar = "ADDR[@PORT]", .type = CONFIG_T_CUSTOM, .set = set_listen,
+     .aux = offsetof(struct config, nlisten), .def = "127.0.0.1@53 ::1@53",
+     .help = "listen on UDP and TCP, repeatable"},
+    {"root-hints", 0, .metavar = "FILE", CONFIG_TYPED(CONFIG_T_STRING, upstream.root_hints),
+     .help = "root hints zone file"},
+    {"stub", 0, .metavar = "ZONE=ADDR[@PORT]",
+     CONFIG_LIST(upstream.stubs, upstream.nstubs, config_valid_stub),
+     .help = "send queries for ZONE to that server"},
+    {"forward", 0, .metavar = "ADDR[@PORT]",
+     CONFIG_LIST(upstream.forwards, upstream.nforwards, config_valid_addr),
+     .help = "forward to this resolver (repeatable)"},
+    {"trust-anchor", 0, .metavar = "FILE|none",
+     CONFIG_TYPED(CONFIG_T_STRING, upstream.trust_anchor),
+     .help = "DNSSEC trust anchor (default: the system root key, for the real root)"},
+    {"cache-size", 0, .metavar = "SIZE", CONFIG_TYPED(CONFIG_T_SIZE, cache_size), .def = "64m",
+     .reload = true, .help = "byte bound of the cache"},
+    {"cache-min-ttl", 0, .metavar = "SECONDS", CONFIG_UINT(query.min_ttl, 0, 86400, 0, "s"),
+     .def = "0", .reload = true, .help = "cache answers at least this long"},
+    {"cache-max-ttl", 0, .metavar = "SECONDS", CONFIG_UINT(query.max_ttl, 0, 0x7fffffff, 0, "s"),
+     .def = "86400", .reload = true, .help = "cache answers at most this long"},
+    {"cache-max-negative-ttl", 0, .metavar = "SECONDS",
+     CONFIG_UINT(query.max_negative_ttl, 0, 0x7fffffff, 0, "s"), .def = "3600", .reload = true,
+     .help = "cache NXDOMAIN/NODATA at most this long"},
+    {"query-timeout", 0, .metavar = "MS", CONFIG_UINT(query.timeout_ms, 100, 600000, 0, "ms"),
+     .def = "5000", .reload = true, .help = "answer SERVFAIL after this long"},
+    {"max-inflight", 0, .metavar = "N", CONFIG_UINT(query.max_inflight, 0, 1000000, 1, "lookups"),
+     .def = "2000", .help = "distinct upstream lookups at once"},
+    {"zone-max-inflight", 0, .metavar = "N",
+     CONFIG_UINT(budget.zone_inflight, 0, 1000000, 0, "lookups"), .def = "0", .reload = true,
+     .help = "client lookups in flight per zone, 0: an eighth of --max-inflight"},
+    {"jostle-timeout", 0, .metavar = "MS", CONFIG_UINT(query.jostle_ms, 0, 600000, 0, "ms"),
+     .def = "200", .reload = true, .help = "with the table full, lookups older than this give way"},
+    {"tcp-max-connections", 0, .metavar = "N",
+     CONFIG_UINT(tcp.max_conns, 0, 100000, 0, "connections"), .def = "512",
+     .help = "TCP connections per listener"},
+    {"tcp-max-per-client", 0, .metavar = "N",
+     CONFIG_UINT(tcp.max_per_client, 0, 100000, 0, "connections"), .def = "0",
+     .help = "TCP connections per client address or IPv6 /64, 0: no cap"},
+    {"tcp-idle-timeout", 0, .metavar = "MS", CONFIG_UINT(tcp.idle_ms, 0, 3600000, 1, "ms"),
+     .def = "10000", .help = "close idle TCP connections"},
+    {"tcp-write-timeout", 0, .metavar = "MS", CONFIG_UINT(tcp.write_ms, 0, 3600000, 1, "ms"),
+     .def = "10000", .help = "reset TCP clients that leave their answers untaken this long"},
+    {"mx-chase", 0, .metavar = "yes|no", CONFIG_TYPED(CONFIG_T_YESNO, chaser.enabled), .def = "yes",
+     .help = "fetch the exchangers' A/AAAA as soon as an MX answer arrives"},
+    {"mx-chase-max", 0, .metavar = "N",
+     CONFIG_UINT(chaser.max_exchangers, 0, CHASER_MAX_EXCHANGERS, 0, "exchangers"), .def = "10",
+     .help = "exchangers chased per MX answer"},
+    {"chase-zone-max", 0, .metavar = "N",
+     CONFIG_UINT(budget.zone_background, 0, 100000, 0, "lookups"), .def = "64", .reload = true,
+     .help = "background lookups in flight per zone"},
+    {"chase-zone-rate", 0, .metavar = "N",
+     CONFIG_UINT(budget.zone_bg_per_sec, 0, 1000000, 0, "lookups"), .def = "100", .reload = true,
+     .help = "background lookups started per second per zone"},
+    {"mx-additional", 0, .metavar = "yes|no", CONFIG_TYPED(CONFIG_T_YESNO, chaser.additional),
+     .def = "yes", .help = "cached exchanger addresses in MX replies"},
+    {"chase-tlsa", 0, .metavar = "yes|no|auto", .type = CONFIG_T_CUSTOM, .set = set_chase_tlsa,
+     .def = "auto",
+     .help = "also fetch _25._tcp TLSA of secure exchangers (auto: when validating)"},
+    {"prefetch", 0, .metavar = "yes|no", CONFIG_TYPED(CONFIG_T_YESNO, query.refresh), .def = "yes",
+     .reload = true, .help = "refresh MX and chased entries hit near expiry"},
+    {"serve-stale", 0, .metavar = "yes|no", CONFIG_TYPED(CONFIG_T_YESNO, query.serve_stale),
+     .def = "no", .reload = true,
+     .help = "answer from expired entries when recursion fails (RFC 8767)"},
+    {"stale-ttl", 0, .metavar = "SECONDS", CONFIG_UINT(query.stale_ttl, 0, 3600, 0, "s"),
+     .def = "30", .reload = true, .help = "TTL of stale answers"},
+    {"stale-max-age", 0, .metavar = "SECONDS", CONFIG_UINT(stale_max_age, 0, 7 * 86400, 0, "s"),
+     .def = "86400", .reload = true, .help = "serve entries at most this long past expiry"},
+    {"stale-client-timeout", 0, .metavar = "MS",
+     CONFIG_UINT(query.stale_client_ms, 0, 600000, 0, "ms"), .def = "1800", .reload = true,
+     .help = "with serve-stale, answer a waiting client stale after this long, 0: off"},
+    {"ratelimit", 0, .metavar = "QPS", CONFIG_UINT(ratelimit, 0, 10000000, 0, "queries"),
+     .def = "0", .reload = true, .help = "UDP queries per second per client, then drop, 0: off"},
+    {"cache-file", 0, .metavar = "PATH", CONFIG_TYPED(CONFIG_T_STRING, cache_file),
+     .help = "save the cache here on shutdown, load it on start"},
+    {"user", 'u', .metavar = "NAME", CONFIG_TYPED(CONFIG_T_STRING, user),
+     .help = "drop root for this user once the sockets are bound"},
+    {"control", 's', .metavar = "PATH", CONFIG_TYPED(CONFIG_T_STRING, control_path),
+     .def = CONFIG_DEFAULT_CONTROL, .help = "JSON control/stats socket"},
+    {"allow", 0, .metavar = "CIDR", CONFIG_LIST(allow, nallow, NULL), .reload = true,
+     .help = "also allow these clients (repeatable; loopback always)"},
+    {"metrics", 0, .metavar = "ADDR@PORT", CONFIG_TYPED(CONFIG_T_ADDR, metrics),
+     .aux = offsetof(struct config, metrics_on),
+     .help = "serve Prometheus metrics (GET /metrics) here, to allowed clients (off)"},
+    {"unbound-option", 0, .metavar = "NAME:VALUE",
+     CONFIG_LIST(upstream.options, upstream.noptions, config_valid_option),
+     .help = "passed to ub_ctx_set_option (repeatable)"},
+    {"log-servfail", 0, .metavar = "yes|no", CONFIG_TYPED(CONFIG_T_YESNO, log_servfail),
+     .def = "yes", .reload = true,
+     .help = "log each SERVFAIL with its reason, at most 10 lines a second"},
+    {"foreground", 'f', .metavar = NULL, CONFIG_TYPED(CONFIG_T_FLAG, foreground),
+     .help = "stay in the foreground, log to stderr"},
+    {"verbose", 'v', .metavar = NULL, CONFIG_TYPED(CONFIG_T_COUNT, verbose),
+     .help = "log more (repeatable)"},
+    {"version", 'V', .metavar = NULL, .type = CONFIG_T_META, .help = "print the version"},
+    {"help", 'h', .metavar = NULL, .type = CONFIG_T_META, .help = "print this help"},
 };
 
 #define CONFIG_NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 
-static bool
-config_push(char ***v, size_t *n, const char *s)
+const struct config_opt *
+config_options(size_t *n)
 {
-	char *copy = strdup(s);
-	char **nv = copy ? realloc(*v, (*n + 1) * sizeof(**v)) : NULL;
-
-	if (!nv) {
-		free(copy);
-		return false;
-	}
-	nv[(*n)++] = copy;
-	*v = nv;
-	return true;
+	*n = CONFIG_NOPTS;
+	return config_opts;
 }
 
 static bool
-config_uint(const char *name, const char *arg, unsigned long max, unsigned long *out, char *err,
-	    size_t errlen)
+config_valid_addr(const char *arg)
 {
-	char *end;
+	struct sock_addr a;
 
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	if (*arg < '0' || *arg > '9' || *end != '\0' || errno || *out > max) {
-		snprintf(err, errlen, "--%s: '%s' is not a number from 0 to %lu", name, arg, max);
-		return false;
-	}
-	return true;
+	return sock_parse_addr(arg, CONFIG_DEFAULT_PORT, &a);
 }
 
-bool
-config_parse_size(const char *text, size_t *out)
+static bool
+config_valid_stub(const char *arg)
 {
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
+	const char *eq = strchr(arg, '=');
 
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (*text < '0' || *text > '9' || errno)
-		return false;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	default:
-		return false;
-	}
-	if (*end && end[1] != '\0')
-		return false;
-	if (v == 0 || v > (SIZE_MAX >> shift))
-		return false;
-	*out = (size_t)(v << shift);
-	return true;
+	return eq && eq != arg && config_valid_addr(eq + 1);
+}
+
+static bool
+config_valid_option(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+
+	return colon && colon != arg;
 }
 
 static bool
@@ -217,398 +187,18 @@ set_listen(struct config *cfg, const char *arg, char *err, size_t errlen)
 	return true;
 }
 
-static bool
-set_root_hints(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	free((char *)(uintptr_t)cfg->upstream.root_hints);
-	return (cfg->upstream.root_hints = strdup(arg)) != NULL;
-}
-
-static bool
-set_trust_anchor(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	free((char *)(uintptr_t)cfg->upstream.trust_anchor);
-	return (cfg->upstream.trust_anchor = strdup(arg)) != NULL;
-}
-
-static bool
-set_stub(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	const char *eq = strchr(arg, '=');
-	struct sock_addr a;
-
-	if (!eq || eq == arg || !sock_parse_addr(eq + 1, CONFIG_DEFAULT_PORT, &a)) {
-		snprintf(err, errlen, "--stub: '%s' is not ZONE=ADDR[@PORT]", arg);
-		return false;
-	}
-	return config_push(&cfg->upstream.stubs, &cfg->upstream.nstubs, arg);
-}
-
-static bool
-set_forward(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	struct sock_addr a;
-
-	if (!sock_parse_addr(arg, CONFIG_DEFAULT_PORT, &a)) {
-		snprintf(err, errlen, "--forward: '%s' is not ADDR[@PORT]", arg);
-		return false;
-	}
-	return config_push(&cfg->upstream.forwards, &cfg->upstream.nforwards, arg);
-}
-
-static bool
-set_unbound_option(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	const char *colon = strchr(arg, ':');
-
-	if (!colon || colon == arg) {
-		snprintf(err, errlen, "--unbound-option: '%s' is not NAME:VALUE", arg);
-		return false;
-	}
-	return config_push(&cfg->upstream.options, &cfg->upstream.noptions, arg);
-}
-
-static bool
-set_cache_size(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	if (!config_parse_size(arg, &cfg->cache_size)) {
-		snprintf(err, errlen, "--cache-size: '%s' is not a size like 64m", arg);
-		return false;
-	}
-	return true;
-}
-
-static bool
-set_min_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("cache-min-ttl", arg, 86400, &v, err, errlen))
-		return false;
-	cfg->query.min_ttl = (uint32_t)v;
-	return true;
-}
-
-static bool
-set_max_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("cache-max-ttl", arg, 0x7fffffff, &v, err, errlen))
-		return false;
-	cfg->query.max_ttl = (uint32_t)v;
-	return true;
-}
-
-static bool
-set_max_neg_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("cache-max-negative-ttl", arg, 0x7fffffff, &v, err, errlen))
-		return false;
-	cfg->query.max_negative_ttl = (uint32_t)v;
-	return true;
-}
-
-static bool
-set_timeout(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("query-timeout", arg, 600000, &v, err, errlen))
-		return false;
-	if (v < 100) {
-		snprintf(err, errlen, "--query-timeout: at least 100 ms");
-		return false;
-	}
-	cfg->query.timeout_ms = (unsigned)v;
-	return true;
-}
-
-static bool
-set_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("max-inflight", arg, 1000000, &v, err, errlen))
-		return false;
-	cfg->query.max_inflight = v ? v : 1;
-	return true;
-}
-
-static bool
-set_zone_max_inflight(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("zone-max-inflight", arg, 1000000, &v, err, errlen))
-		return false;
-	cfg->budget.zone_inflight = v;
-	return true;
-}
-
-static bool
-set_jostle(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("jostle-timeout", arg, 600000, &v, err, errlen))
-		return false;
-	cfg->query.jostle_ms = (unsigned)v;
-	return true;
-}
-
-static bool
-set_chase_zone_max(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("chase-zone-max", arg, 100000, &v, err, errlen))
-		return false;
-	cfg->budget.zone_background = v;
-	return true;
-}
-
-static bool
-set_chase_zone_rate(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("chase-zone-rate", arg, 1000000, &v, err, errlen))
-		return false;
-	cfg->budget.zone_bg_per_sec = (unsigned)v;
-	return true;
-}
-
-static bool
-set_tcp_max(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("tcp-max-connections", arg, 100000, &v, err, errlen))
-		return false;
-	cfg->tcp.max_conns = (unsigned)v;
-	return true;
-}
-
-static bool
-set_tcp_per_client(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("tcp-max-per-client", arg, 100000, &v, err, errlen))
-		return false;
-	cfg->tcp.max_per_client = (unsigned)v;
-	return true;
-}
-
-/* TCP timeouts: up to an hour; zero means the smallest, 1 ms. */
-static bool
-config_tcp_ms(const char *name, const char *arg, unsigned *out, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint(name, arg, 3600000, &v, err, errlen))
-		return false;
-	*out = v ? (unsigned)v : 1;
-	return true;
-}
-
-static bool
-set_tcp_idle(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_tcp_ms("tcp-idle-timeout", arg, &cfg->tcp.idle_ms, err, errlen);
-}
-
-static bool
-set_tcp_write(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_tcp_ms("tcp-write-timeout", arg, &cfg->tcp.write_ms, err, errlen);
-}
-
-static bool
-config_yes_no(const char *name, const char *arg, bool *out, char *err, size_t errlen)
-{
-	if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0) {
-		*out = arg[0] == 'y';
-		return true;
-	}
-	snprintf(err, errlen, "--%s: '%s' is not yes or no", name, arg);
-	return false;
-}
-
-static bool
-set_mx_chase(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_yes_no("mx-chase", arg, &cfg->chaser.enabled, err, errlen);
-}
-
-static bool
-set_mx_chase_max(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("mx-chase-max", arg, CHASER_MAX_EXCHANGERS, &v, err, errlen))
-		return false;
-	cfg->chaser.max_exchangers = (unsigned)v;
-	return true;
-}
-
-static bool
-set_mx_additional(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_yes_no("mx-additional", arg, &cfg->chaser.additional, err, errlen);
-}
-
+/* yes, no, or auto (-1): on when validating, which only upstream knows. */
 static bool
 set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen)
 {
-	bool on;
-
-	if (strcmp(arg, "auto") == 0) {
+	if (strcmp(arg, "auto") == 0)
 		cfg->chase_tlsa = -1;
-		return true;
-	}
-	if (!config_yes_no("chase-tlsa", arg, &on, err, errlen))
-		return false;
-	cfg->chase_tlsa = on;
-	return true;
-}
-
-static bool
-set_log_servfail(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_yes_no("log-servfail", arg, &cfg->log_servfail, err, errlen);
-}
-
-static bool
-set_prefetch(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_yes_no("prefetch", arg, &cfg->query.refresh, err, errlen);
-}
-
-static bool
-config_string(char **slot, const char *arg)
-{
-	free(*slot);
-	return (*slot = strdup(arg)) != NULL;
-}
-
-static bool
-set_control(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	return config_string(&cfg->control_path, arg);
-}
-
-static bool
-set_user(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	return config_string(&cfg->user, arg);
-}
-
-static bool
-set_cache_file(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	return config_string(&cfg->cache_file, arg);
-}
-
-static bool
-set_serve_stale(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	return config_yes_no("serve-stale", arg, &cfg->query.serve_stale, err, errlen);
-}
-
-static bool
-set_stale_ttl(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("stale-ttl", arg, 3600, &v, err, errlen))
-		return false;
-	cfg->query.stale_ttl = (uint32_t)v;
-	return true;
-}
-
-static bool
-set_stale_max_age(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("stale-max-age", arg, 7 * 86400, &v, err, errlen))
-		return false;
-	cfg->stale_max_age = (uint32_t)v;
-	return true;
-}
-
-static bool
-set_stale_client_timeout(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("stale-client-timeout", arg, 600000, &v, err, errlen))
-		return false;
-	cfg->query.stale_client_ms = (unsigned)v;
-	return true;
-}
-
-static bool
-set_ratelimit(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (!config_uint("ratelimit", arg, 10000000, &v, err, errlen))
-		return false;
-	cfg->ratelimit = (unsigned)v;
-	return true;
-}
-
-static bool
-set_allow(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	return config_push(&cfg->allow, &cfg->nallow, arg);
-}
-
-static bool
-set_metrics(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	if (!strchr(arg, '@') || !sock_parse_addr(arg, 0, &cfg->metrics)) {
-		snprintf(err, errlen, "--metrics: '%s' is not ADDR@PORT", arg);
+	else if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0)
+		cfg->chase_tlsa = arg[0] == 'y';
+	else {
+		snprintf(err, errlen, "--chase-tlsa: '%s' is not yes, no or auto", arg);
 		return false;
 	}
-	cfg->metrics_on = true;
-	return true;
-}
-
-static bool
-set_foreground(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)arg;
-	(void)err;
-	(void)errlen;
-	cfg->foreground = true;
-	return true;
-}
-
-static bool
-set_verbose(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	(void)arg;
-	(void)err;
-	(void)errlen;
-	cfg->verbose++;
 	return true;
 }
 
@@ -616,7 +206,7 @@ static const struct config_opt *
 config_find(const char *name)
 {
 	for (size_t i = 0; i < CONFIG_NOPTS; i++)
-		if (strcmp(config_opts[i].name, name) == 0)
+		if (config_opts[i].type != CONFIG_T_META && strcmp(config_opts[i].name, name) == 0)
 			return &config_opts[i];
 	return NULL;
 }
@@ -652,7 +242,7 @@ config_file(struct config *cfg, const char *path, char *err, size_t errlen)
 			ok = false;
 			break;
 		}
-		if (!o->set(cfg, value, err, errlen)) {
+		if (!config_opt_set(o, cfg, value, err, errlen)) {
 			size_t used = strlen(err);
 			snprintf(err + used, errlen - used, " (%s:%u)", path, lineno);
 			ok = false;
@@ -667,63 +257,82 @@ config_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	return ok;
 }
 
-static void
-config_defaults(struct config *cfg)
+/* Repeatable options and strings get their default only when nothing set
+ * them (an appended default would stay beside the operator's values). */
+static bool
+config_late_default(const struct config_opt *o)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->cache_size = 64u << 20;
-	cfg->query = (struct query_options){.min_ttl = 0,
-					    .max_ttl = 86400,
-					    .max_negative_ttl = 3600,
-					    .timeout_ms = 5000,
-					    .max_inflight = 2000,
-					    .max_waiters = 256,
-					    .max_background = 1000,
-					    .jostle_ms = 200,
-					    .refresh = true,
-					    .serve_stale = false,
-					    .stale_ttl = 30,
-					    .stale_client_ms = 1800};
-	cfg->stale_max_age = 86400;
-	cfg->chaser = (struct chaser_options){
-	    .enabled = true, .max_exchangers = 10, .tlsa = false, .additional = true};
-	cfg->chase_tlsa = -1;
-	cfg->log_servfail = true;
-	cfg->budget = (struct budget_options){.zone_background = 64, .zone_bg_per_sec = 100};
-	cfg->tcp = (struct listen_tcp_options){
-	    .max_conns = 512, .idle_ms = 10000, .write_ms = 10000, .max_pending = 64};
+	return o->type == CONFIG_T_LIST || o->type == CONFIG_T_STRING ||
+	       (o->type == CONFIG_T_CUSTOM && o->aux);
+}
+
+/* A default of a repeatable option may hold several values, space-separated. */
+static bool
+config_apply_default(const struct config_opt *o, struct config *cfg, char *err, size_t errlen)
+{
+	char words[256], *save = NULL;
+
+	if ((size_t)snprintf(words, sizeof(words), "%s", o->def) >= sizeof(words))
+		return false;
+	for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		if (!config_opt_set(o, cfg, w, err, errlen))
+			return false;
+	return true;
+}
+
+static bool
+config_defaults(struct config *cfg, bool late, char *err, size_t errlen)
+{
+	if (!late) {
+		memset(cfg, 0, sizeof(*cfg));
+		/* Not options: fixed bounds. */
+		cfg->query.max_waiters = 256;
+		cfg->query.max_background = 1000;
+		cfg->tcp.max_pending = 64;
+	}
+	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+		const struct config_opt *o = &config_opts[i];
+		if (!o->def || config_late_default(o) != late)
+			continue;
+		if (late && !config_opt_unset(o, cfg))
+			continue;
+		if (!config_apply_default(o, cfg, err, errlen))
+			return false;
+	}
+	return true;
 }
 
 void
 config_usage(FILE *out)
 {
 	fprintf(out, "usage: mxcached [options]\n"
-		     "A caching recursive DNS resolver for mail servers.\n\n"
-		     "  -c, --config FILE                   read options from FILE\n");
+		     "A caching recursive DNS resolver for mail servers.\n\n");
 	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
 		const struct config_opt *o = &config_opts[i];
-		char left[40];
+		char left[64], shortname[8] = "    ";
+		if (o->short_name)
+			snprintf(shortname, sizeof(shortname), "-%c, ", o->short_name);
 		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
 			 o->metavar ? o->metavar : "");
-		if (o->short_name)
-			fprintf(out, "  -%c, %-34s%s\n", o->short_name, left, o->help);
-		else
-			fprintf(out, "      %-34s%s\n", left, o->help);
+		fprintf(out, "  %s%-*s %s%s%s%s%s\n", shortname, CONFIG_HELP_COLUMN, left, o->help,
+			o->def ? " (" : "", o->def ? o->def : "", o->def ? ")" : "",
+			o->reload ? " *" : "");
 	}
-	fprintf(out, "  -V, --version                       print the version\n"
-		     "  -h, --help                          print this help\n");
+	fprintf(out, "\n* SIGHUP applies a new value; the others change on restart.\n");
 }
 
 enum config_result
 config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-	struct option longopts[CONFIG_NOPTS + 4];
+	struct option longopts[CONFIG_NOPTS + 1];
 	/* "+": stop at the first argument; ":": report a missing value as ':'. */
-	char shortopts[3 * CONFIG_NOPTS + 8] = "+:c:Vh";
+	char shortopts[3 * CONFIG_NOPTS + 8] = "+:";
 	size_t s = strlen(shortopts);
+	bool control_default;
 	int c;
 
-	config_defaults(cfg);
+	if (!config_defaults(cfg, false, err, errlen))
+		return CONFIG_ERROR;
 	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
 		const struct config_opt *o = &config_opts[i];
 		longopts[i] = (struct option){o->name, o->metavar ? required_argument : no_argument,
@@ -735,10 +344,7 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 		}
 	}
 	shortopts[s] = '\0';
-	longopts[CONFIG_NOPTS] = (struct option){"config", required_argument, NULL, 'c'};
-	longopts[CONFIG_NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
-	longopts[CONFIG_NOPTS + 2] = (struct option){"help", no_argument, NULL, 'h'};
-	longopts[CONFIG_NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
+	longopts[CONFIG_NOPTS] = (struct option){NULL, 0, NULL, 0};
 
 	opterr = 0;
 	optind = 0; /* glibc: 0 also resets the state left by an earlier parse */
@@ -774,21 +380,17 @@ config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 		for (size_t i = 0; !o && i < CONFIG_NOPTS; i++)
 			if (config_opts[i].short_name == c)
 				o = &config_opts[i];
-		if (!o || !o->set(cfg, optarg, err, errlen))
+		if (!o || !config_opt_set(o, cfg, optarg, err, errlen))
 			return CONFIG_ERROR;
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 		return CONFIG_ERROR;
 	}
-	if (cfg->nlisten == 0 && (!set_listen(cfg, "127.0.0.1@53", err, errlen) ||
-				  !set_listen(cfg, "::1@53", err, errlen)))
+	control_default = !cfg->control_path;
+	if (!config_defaults(cfg, true, err, errlen))
 		return CONFIG_ERROR;
-	if (!cfg->control_path) {
-		if (!(cfg->control_path = strdup(CONFIG_DEFAULT_CONTROL)))
-			return CONFIG_ERROR;
-		cfg->control_default = true;
-	}
+	cfg->control_default = control_default;
 	cfg->upstream.cache_bytes = cfg->cache_size;
 	cfg->upstream.max_lookups = cfg->query.max_inflight;
 	if (cfg->budget.zone_inflight == 0)

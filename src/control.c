@@ -4,13 +4,13 @@
  * Every command is one function and one line in control_cmds[]. A client
  * that stops reading is not read from either (its answers queue up to a
  * bound, then it is cut off), so it cannot stall the loop or anyone else.
+ * Accepting and the connection list are stream's.
  */
 #include "control.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
-#include <ev.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +25,8 @@
 #include "clock.h"
 #include "query.h"
 #include "route.h"
-#include "sock.h"
 #include "stats.h"
+#include "stream.h"
 #include "upstream.h"
 #include "wire.h"
 
@@ -42,30 +42,20 @@
 #define CONTROL_DUMP_ENTRY_FIXED 192
 
 struct control_conn {
+	struct stream_conn sc;
 	struct control *ctl;
-	struct control_conn *prev;
-	struct control_conn *next;
-	int fd;
 	bool eof;
 	bool discarding;       /* skipping the rest of an over-long line */
 	struct route *pending; /* a command still resolving: later lines wait */
-	ev_io rio;
-	ev_io wio;
 	size_t inlen;
 	char in[CONTROL_MAX_LINE];
-	struct buf out;
 };
 
 struct control {
-	struct ev_loop *loop;
-	ev_io io;
-	ev_timer backoff; /* accepting again after running out of descriptors */
-	char *made_dir;	  /* the socket's directory, if we created it */
-	int fd;
+	struct stream_server srv;
+	char *made_dir; /* the socket's directory, if we created it */
 	char *path;
 	struct control_ctx ctx;
-	struct control_conn *conns;
-	unsigned nconns;
 };
 
 struct control_cmd {
@@ -92,14 +82,19 @@ static void control_utf8_clean(char *s);
 static const char *control_bad_arg(const struct control_cmd *cmd, const json_t *req);
 static bool control_dump_entry(const struct cache_entry_info *info, void *arg);
 static int control_listen(const char *path, bool *made_dir, char *err, size_t errlen);
-static void control_accept(struct ev_loop *loop, ev_io *w, int revents);
-static void control_resume(struct ev_loop *loop, ev_timer *w, int revents);
-static void control_readable(struct ev_loop *loop, ev_io *w, int revents);
-static void control_writable(struct ev_loop *loop, ev_io *w, int revents);
+static bool control_accept(struct stream_server *srv, int fd, const struct sockaddr *peer,
+			   socklen_t peerlen);
+static void control_readable(struct stream_conn *sc);
+static void control_writable(struct stream_conn *sc, size_t written);
+static void control_closed(struct stream_conn *sc);
 static void control_lines(struct control_conn *cc);
 static void control_send(struct control_conn *cc, json_t *ans);
 static void control_update(struct control_conn *cc);
-static void control_close(struct control_conn *cc);
+
+static const struct stream_ops control_stream = {.accept = control_accept,
+						 .readable = control_readable,
+						 .writable = control_writable,
+						 .closed = control_closed};
 
 static const struct control_cmd control_cmds[] = {
     {"ping", "", cmd_ping, NULL, "liveness check"},
@@ -445,13 +440,14 @@ control_new(struct ev_loop *loop, const char *path, const struct control_ctx *ct
 	struct control *ctl = calloc(1, sizeof(*ctl));
 	char dir[4096];
 	bool made_dir = false;
+	int fd;
 
 	if (!ctl || !(ctl->path = strdup(path))) {
 		snprintf(err, errlen, "out of memory");
 		free(ctl);
 		return NULL;
 	}
-	if ((ctl->fd = control_listen(path, &made_dir, err, errlen)) < 0) {
+	if ((fd = control_listen(path, &made_dir, err, errlen)) < 0) {
 		free(ctl->path);
 		free(ctl);
 		return NULL;
@@ -459,17 +455,13 @@ control_new(struct ev_loop *loop, const char *path, const struct control_ctx *ct
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (made_dir && !(ctl->made_dir = strdup(dirname(dir)))) {
 		snprintf(err, errlen, "out of memory");
-		close(ctl->fd);
+		close(fd);
 		free(ctl->path);
 		free(ctl);
 		return NULL;
 	}
-	ctl->loop = loop;
 	ctl->ctx = *ctx;
-	ev_io_init(&ctl->io, control_accept, ctl->fd, EV_READ);
-	ev_timer_init(&ctl->backoff, control_resume, SOCK_ACCEPT_BACKOFF, 0.0);
-	ctl->io.data = ctl->backoff.data = ctl;
-	ev_io_start(loop, &ctl->io);
+	stream_start(&ctl->srv, loop, fd, &control_stream);
 	return ctl;
 }
 
@@ -478,15 +470,10 @@ control_free(struct control *ctl)
 {
 	if (!ctl)
 		return;
-	ev_io_stop(ctl->loop, &ctl->io);
-	ev_timer_stop(ctl->loop, &ctl->backoff);
-	close(ctl->fd);
+	stream_pause(&ctl->srv);
 	unlink(ctl->path);
 	free(ctl->made_dir);
-	for (struct control_conn *cc = ctl->conns, *next; cc; cc = next) {
-		next = cc->next;
-		control_close(cc);
-	}
+	stream_stop(&ctl->srv);
 	free(ctl->path);
 	free(ctl);
 }
@@ -497,50 +484,19 @@ control_made_dir(const struct control *ctl)
 	return ctl->made_dir;
 }
 
-static void
-control_resume(struct ev_loop *loop, ev_timer *w, int revents)
+static bool
+control_accept(struct stream_server *srv, int fd, const struct sockaddr *peer, socklen_t peerlen)
 {
-	struct control *ctl = w->data;
+	struct control *ctl = STREAM_OWNER(srv, struct control, srv);
+	struct control_conn *cc;
 
-	(void)revents;
-	ev_io_start(loop, &ctl->io);
-}
-
-static void
-control_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct control *ctl = w->data;
-	int fd;
-
-	(void)revents;
-	for (;;) {
-		if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
-			if (sock_accept_exhausted(errno)) {
-				/* A stopped one-shot timer keeps its spent delay: set it anew. */
-				ev_io_stop(loop, &ctl->io);
-				ev_timer_set(&ctl->backoff, SOCK_ACCEPT_BACKOFF, 0.0);
-				ev_timer_start(loop, &ctl->backoff);
-			}
-			return;
-		}
-		struct control_conn *cc = NULL;
-		if (ctl->nconns >= CONTROL_MAX_CONNS || !(cc = calloc(1, sizeof(*cc)))) {
-			close(fd);
-			continue;
-		}
-		cc->ctl = ctl;
-		cc->fd = fd;
-		cc->out.max = CONTROL_MAX_OUTPUT;
-		cc->next = ctl->conns;
-		if (ctl->conns)
-			ctl->conns->prev = cc;
-		ctl->conns = cc;
-		ctl->nconns++;
-		ev_io_init(&cc->rio, control_readable, fd, EV_READ);
-		ev_io_init(&cc->wio, control_writable, fd, EV_WRITE);
-		cc->rio.data = cc->wio.data = cc;
-		ev_io_start(loop, &cc->rio);
-	}
+	(void)peer;
+	(void)peerlen;
+	if (srv->nconns >= CONTROL_MAX_CONNS || !(cc = calloc(1, sizeof(*cc))))
+		return false;
+	cc->ctl = ctl;
+	stream_open(srv, &cc->sc, fd, CONTROL_MAX_OUTPUT);
+	return true;
 }
 
 static void
@@ -549,7 +505,8 @@ control_send(struct control_conn *cc, json_t *ans)
 	char *text = json_dumps(ans, JSON_COMPACT);
 
 	json_decref(ans);
-	if (!text || !buf_append(&cc->out, text, strlen(text)) || !buf_append(&cc->out, "\n", 1))
+	if (!text || !buf_append(&cc->sc.out, text, strlen(text)) ||
+	    !buf_append(&cc->sc.out, "\n", 1))
 		cc->eof = true; /* cannot answer: finish what is queued, then close */
 	free(text);
 }
@@ -563,7 +520,7 @@ control_lines(struct control_conn *cc)
 	size_t start = 0;
 	char *nl;
 
-	while (!cc->eof && !cc->pending && cc->out.len < CONTROL_PAUSE_OUTPUT &&
+	while (!cc->eof && !cc->pending && cc->sc.out.len < CONTROL_PAUSE_OUTPUT &&
 	       (nl = memchr(cc->in + start, '\n', cc->inlen - start))) {
 		size_t len = (size_t)(nl - (cc->in + start));
 		json_t *ans;
@@ -585,35 +542,32 @@ control_lines(struct control_conn *cc)
 }
 
 static void
-control_readable(struct ev_loop *loop, ev_io *w, int revents)
+control_readable(struct stream_conn *sc)
 {
-	struct control_conn *cc = w->data;
-	ssize_t n = read(cc->fd, cc->in + cc->inlen, sizeof(cc->in) - cc->inlen);
+	struct control_conn *cc = STREAM_OWNER(sc, struct control_conn, sc);
+	size_t n = 0;
 
-	(void)loop;
-	(void)revents;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	switch (stream_read(sc, cc->in + cc->inlen, sizeof(cc->in) - cc->inlen, &n)) {
+	case STREAM_AGAIN:
 		return;
-	if (n <= 0) {
-		cc->eof = true;
-	} else {
-		cc->inlen += (size_t)n;
+	case STREAM_DATA:
+		cc->inlen += n;
 		control_lines(cc);
+		break;
+	case STREAM_EOF:
+	case STREAM_ERROR:
+		cc->eof = true;
+		break;
 	}
 	control_update(cc);
 }
 
 static void
-control_writable(struct ev_loop *loop, ev_io *w, int revents)
+control_writable(struct stream_conn *sc, size_t written)
 {
-	struct control_conn *cc = w->data;
+	struct control_conn *cc = STREAM_OWNER(sc, struct control_conn, sc);
 
-	(void)loop;
-	(void)revents;
-	if (buf_flush(&cc->out, cc->fd) != 0) {
-		control_close(cc);
-		return;
-	}
+	(void)written;
 	control_lines(cc);
 	control_update(cc);
 }
@@ -623,25 +577,12 @@ control_writable(struct ev_loop *loop, ev_io *w, int revents)
 static void
 control_update(struct control_conn *cc)
 {
-	struct ev_loop *loop = cc->ctl->loop;
-
-	if (cc->out.len > 0 && buf_flush(&cc->out, cc->fd) != 0) {
-		control_close(cc);
+	if (stream_flush(&cc->sc) < 0 || (cc->eof && cc->sc.out.len == 0 && !cc->pending)) {
+		stream_close(&cc->sc, false);
 		return;
 	}
-	if (cc->eof && cc->out.len == 0 && !cc->pending) {
-		control_close(cc);
-		return;
-	}
-	if (cc->out.len > 0)
-		ev_io_start(loop, &cc->wio);
-	else
-		ev_io_stop(loop, &cc->wio);
-	if (!cc->eof && !cc->pending && cc->out.len < CONTROL_PAUSE_OUTPUT &&
-	    cc->inlen < sizeof(cc->in))
-		ev_io_start(loop, &cc->rio);
-	else
-		ev_io_stop(loop, &cc->rio);
+	stream_reading(&cc->sc, !cc->eof && !cc->pending && cc->sc.out.len < CONTROL_PAUSE_OUTPUT &&
+				    cc->inlen < sizeof(cc->in));
 }
 
 /* A route finished: answer it, then carry on with the lines that waited. */
@@ -657,22 +598,11 @@ control_route_done(void *arg, json_t *result)
 }
 
 static void
-control_close(struct control_conn *cc)
+control_closed(struct stream_conn *sc)
 {
-	struct control *ctl = cc->ctl;
+	struct control_conn *cc = STREAM_OWNER(sc, struct control_conn, sc);
 
 	if (cc->pending)
 		route_cancel(cc->pending);
-	ev_io_stop(ctl->loop, &cc->rio);
-	ev_io_stop(ctl->loop, &cc->wio);
-	close(cc->fd);
-	if (cc->prev)
-		cc->prev->next = cc->next;
-	else
-		ctl->conns = cc->next;
-	if (cc->next)
-		cc->next->prev = cc->prev;
-	ctl->nconns--;
-	buf_free(&cc->out);
 	free(cc);
 }

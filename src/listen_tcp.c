@@ -4,7 +4,8 @@
  * A connection is referenced by the query engine for each query it has
  * open, so it outlives its socket until the last answer is in (and then
  * dropped): a client that hangs up never leaves the engine a dangling
- * pointer.
+ * pointer. Accepting, the connection list, the idle deadline and the
+ * output queue are stream's.
  */
 #include "listen_tcp.h"
 
@@ -18,13 +19,12 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
-#include "buf.h"
 #include "query.h"
 #include "siphash.h"
 #include "sock.h"
 #include "stats.h"
+#include "stream.h"
 #include "wire.h"
 
 /* Queries are small; a frame longer than this is not a DNS query, nor is
@@ -38,20 +38,14 @@
 
 struct tcp_conn {
 	struct query_client base;
+	struct stream_conn sc; /* its deadline is the idle timeout */
 	struct listen_tcp *lt;
-	struct tcp_conn *prev;
-	struct tcp_conn *next;
-	int fd;
-	bool open;
 	bool paused;	  /* shutting down: no more queries from this client */
 	bool eof;	  /* the client half-closed: answer what it sent, then close */
 	unsigned refs;	  /* 1 for the socket + 1 per query the engine holds */
 	unsigned pending; /* queries the engine holds */
-	ev_io rio;
-	ev_io wio;
-	ev_timer idle;
-	ev_timer wdead;	 /* the write deadline: see tcp_write_check */
-	ev_timer resume; /* parses what was left buffered once under the limit */
+	ev_timer wdead;	  /* the write deadline: see tcp_write_check */
+	ev_timer resume;  /* parses what was left buffered once under the limit */
 	struct sock_addr peer;
 	uint32_t *per_client; /* this client's count in lt->per_client, if capped */
 	uint64_t queued;      /* answer bytes given to this connection so far */
@@ -59,32 +53,28 @@ struct tcp_conn {
 	uint64_t target;      /* taken by the client when wdead fires, or reset */
 	size_t rlen;
 	uint8_t rbuf[2 + TCP_MAX_QUERY];
-	struct buf out;
 };
 
 struct listen_tcp {
-	struct ev_loop *loop;
-	ev_io io;
-	ev_timer backoff; /* accepting again after running out of descriptors */
-	bool paused;
-	int fd;
+	struct stream_server srv;
 	struct listen_tcp_options opts;
 	struct query_engine *qe;
 	struct stats *stats;
-	struct tcp_conn *conns;
-	unsigned nconns;
 	uint8_t seed[16];
 	uint32_t per_client[TCP_CLIENT_SLOTS];
 };
 
-static void listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents);
-static void listen_tcp_resume(struct ev_loop *loop, ev_timer *w, int revents);
+static bool listen_tcp_accept(struct stream_server *srv, int fd, const struct sockaddr *sa,
+			      socklen_t salen);
 static uint32_t *tcp_client_count(struct listen_tcp *lt, const struct sock_addr *peer);
-static void tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer,
+static bool tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer,
 		     uint32_t *per_client);
-static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents);
-static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents);
-static void tcp_idle(struct ev_loop *loop, ev_timer *w, int revents);
+static bool tcp_is_open(const struct tcp_conn *tc);
+static void tcp_idle_again(struct tcp_conn *tc);
+static void tcp_readable(struct stream_conn *sc);
+static void tcp_writable(struct stream_conn *sc, size_t written);
+static void tcp_idle(struct stream_conn *sc);
+static void tcp_closed(struct stream_conn *sc);
 static void tcp_write_check(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_resume(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_parse(struct tcp_conn *tc);
@@ -99,6 +89,11 @@ static struct query_client *tcp_hold(struct query_client *c);
 static void tcp_release(struct query_client *c);
 
 static const struct query_client_ops tcp_ops = {tcp_deliver, tcp_hold, tcp_release};
+static const struct stream_ops tcp_stream = {.accept = listen_tcp_accept,
+					     .readable = tcp_readable,
+					     .writable = tcp_writable,
+					     .expired = tcp_idle,
+					     .closed = tcp_closed};
 
 struct listen_tcp *
 listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
@@ -106,6 +101,7 @@ listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
 	       char *err, size_t errlen)
 {
 	struct listen_tcp *lt = calloc(1, sizeof(*lt));
+	int fd;
 
 	if (!lt)
 		return NULL;
@@ -114,18 +110,14 @@ listen_tcp_new(struct ev_loop *loop, const struct sock_addr *addr,
 		free(lt);
 		return NULL;
 	}
-	if ((lt->fd = sock_bind(addr, SOCK_STREAM, err, errlen)) < 0) {
+	if ((fd = sock_bind(addr, SOCK_STREAM, err, errlen)) < 0) {
 		free(lt);
 		return NULL;
 	}
-	lt->loop = loop;
 	lt->opts = *opts;
 	lt->qe = qe;
 	lt->stats = stats;
-	ev_io_init(&lt->io, listen_tcp_accept, lt->fd, EV_READ);
-	ev_timer_init(&lt->backoff, listen_tcp_resume, SOCK_ACCEPT_BACKOFF, 0.0);
-	lt->io.data = lt->backoff.data = lt;
-	ev_io_start(loop, &lt->io);
+	stream_start(&lt->srv, loop, fd, &tcp_stream);
 	return lt;
 }
 
@@ -134,74 +126,43 @@ listen_tcp_free(struct listen_tcp *lt)
 {
 	if (!lt)
 		return;
-	ev_io_stop(lt->loop, &lt->io);
-	ev_timer_stop(lt->loop, &lt->backoff);
-	close(lt->fd);
-	for (struct tcp_conn *tc = lt->conns, *next; tc; tc = next) {
-		next = tc->next;
-		tcp_close(tc, false);
-	}
+	stream_stop(&lt->srv);
 	free(lt);
 }
 
 void
 listen_tcp_pause(struct listen_tcp *lt)
 {
-	lt->paused = true;
-	ev_io_stop(lt->loop, &lt->io);
-	ev_timer_stop(lt->loop, &lt->backoff);
-	for (struct tcp_conn *tc = lt->conns; tc; tc = tc->next) {
+	stream_pause(&lt->srv);
+	for (struct stream_conn *sc = lt->srv.conns; sc; sc = sc->next) {
+		struct tcp_conn *tc = STREAM_OWNER(sc, struct tcp_conn, sc);
 		tc->paused = true;
 		tcp_update_reading(tc);
 	}
 }
 
-static void
-listen_tcp_resume(struct ev_loop *loop, ev_timer *w, int revents)
+static bool
+listen_tcp_accept(struct stream_server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
 {
-	struct listen_tcp *lt = w->data;
+	struct listen_tcp *lt = STREAM_OWNER(srv, struct listen_tcp, srv);
+	struct sock_addr peer = {.len = salen};
 
-	(void)revents;
-	if (!lt->paused)
-		ev_io_start(loop, &lt->io);
-}
-
-static void
-listen_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct listen_tcp *lt = w->data;
-
-	(void)revents;
-	for (;;) {
-		struct sock_addr peer = {.len = sizeof(peer.ss)};
-		int fd = accept4(lt->fd, (struct sockaddr *)&peer.ss, &peer.len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (sock_accept_exhausted(errno)) {
-				/* A stopped one-shot timer keeps its spent delay: set it anew. */
-				ev_io_stop(loop, &lt->io);
-				ev_timer_set(&lt->backoff, SOCK_ACCEPT_BACKOFF, 0.0);
-				ev_timer_start(loop, &lt->backoff);
-			}
-			return;
-		}
-		/* Nothing is read from a client outside the allow list: it costs
-		 * no slot, no buffer and no answer (UDP clients get REFUSED, since
-		 * a datagram cannot be refused otherwise). */
-		if (!query_allowed(lt->qe, (const struct sockaddr *)&peer.ss)) {
-			lt->stats->tcp_refused++;
-			close(fd);
-			continue;
-		}
-		uint32_t *per_client = tcp_client_count(lt, &peer);
-		if (lt->nconns >= lt->opts.max_conns ||
-		    (per_client && *per_client >= lt->opts.max_per_client)) {
-			lt->stats->tcp_rejected++;
-			close(fd);
-			continue;
-		}
-		tcp_open(lt, fd, &peer, per_client);
+	memcpy(&peer.ss, sa, salen);
+	/* Nothing is read from a client outside the allow list: it costs
+	 * no slot, no buffer and no answer (UDP clients get REFUSED, since
+	 * a datagram cannot be refused otherwise). */
+	if (!query_allowed(lt->qe, sa)) {
+		lt->stats->tcp_refused++;
+		return false;
 	}
+	uint32_t *per_client = tcp_client_count(lt, &peer);
+	if (srv->nconns >= lt->opts.max_conns ||
+	    (per_client && *per_client >= lt->opts.max_per_client) ||
+	    !tcp_open(lt, fd, &peer, per_client)) {
+		lt->stats->tcp_rejected++;
+		return false;
+	}
+	return true;
 }
 
 /* Where connections from peer are counted; NULL when uncapped. */
@@ -217,39 +178,38 @@ tcp_client_count(struct listen_tcp *lt, const struct sock_addr *peer)
 	return &lt->per_client[siphash24(lt->seed, key, klen) % TCP_CLIENT_SLOTS];
 }
 
-static void
+static bool
 tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer, uint32_t *per_client)
 {
 	struct tcp_conn *tc = calloc(1, sizeof(*tc));
 
-	if (!tc) {
-		lt->stats->tcp_rejected++;
-		close(fd);
-		return;
-	}
+	if (!tc)
+		return false;
 	lt->stats->tcp_accepted++;
 	tc->base = (struct query_client){.ops = &tcp_ops, .tcp = true};
 	tc->lt = lt;
-	tc->fd = fd;
-	tc->open = true;
 	tc->refs = 1;
 	tc->peer = *peer;
 	if ((tc->per_client = per_client))
 		(*per_client)++;
-	tc->out.max = TCP_MAX_OUTPUT;
-	tc->next = lt->conns;
-	if (lt->conns)
-		lt->conns->prev = tc;
-	lt->conns = tc;
-	lt->nconns++;
-	ev_io_init(&tc->rio, tcp_readable, fd, EV_READ);
-	ev_io_init(&tc->wio, tcp_writable, fd, EV_WRITE);
-	ev_timer_init(&tc->idle, tcp_idle, 0.0, lt->opts.idle_ms / 1000.0);
+	stream_open(&lt->srv, &tc->sc, fd, TCP_MAX_OUTPUT);
 	ev_timer_init(&tc->wdead, tcp_write_check, 0.0, lt->opts.write_ms / 1000.0);
 	ev_timer_init(&tc->resume, tcp_resume, 0.0, 0.0);
-	tc->rio.data = tc->wio.data = tc->idle.data = tc->wdead.data = tc->resume.data = tc;
-	ev_io_start(lt->loop, &tc->rio);
-	ev_timer_again(lt->loop, &tc->idle);
+	tc->wdead.data = tc->resume.data = tc;
+	tcp_idle_again(tc);
+	return true;
+}
+
+static bool
+tcp_is_open(const struct tcp_conn *tc)
+{
+	return tc->sc.fd >= 0;
+}
+
+static void
+tcp_idle_again(struct tcp_conn *tc)
+{
+	stream_deadline(&tc->sc, tc->lt->opts.idle_ms / 1000.0);
 }
 
 /* Reading stops while the engine holds as many of this client's queries
@@ -258,37 +218,33 @@ tcp_open(struct listen_tcp *lt, int fd, const struct sock_addr *peer, uint32_t *
 static void
 tcp_update_reading(struct tcp_conn *tc)
 {
-	if (!tc->open)
-		return;
-	bool want = !tc->paused && !tc->eof && tc->pending < tc->lt->opts.max_pending &&
-		    tc->rlen < sizeof(tc->rbuf);
-
-	if (want && !ev_is_active(&tc->rio))
-		ev_io_start(tc->lt->loop, &tc->rio);
-	else if (!want && ev_is_active(&tc->rio))
-		ev_io_stop(tc->lt->loop, &tc->rio);
+	if (tcp_is_open(tc))
+		stream_reading(&tc->sc, !tc->paused && !tc->eof &&
+					    tc->pending < tc->lt->opts.max_pending &&
+					    tc->rlen < sizeof(tc->rbuf));
 }
 
 static void
-tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
+tcp_readable(struct stream_conn *sc)
 {
-	struct tcp_conn *tc = w->data;
-	ssize_t n;
+	struct tcp_conn *tc = STREAM_OWNER(sc, struct tcp_conn, sc);
+	size_t n = 0;
 
-	(void)loop;
-	(void)revents;
-	n = read(tc->fd, tc->rbuf + tc->rlen, sizeof(tc->rbuf) - tc->rlen);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	switch (stream_read(sc, tc->rbuf + tc->rlen, sizeof(tc->rbuf) - tc->rlen, &n)) {
+	case STREAM_AGAIN:
 		return;
-	if (n < 0) {
+	case STREAM_ERROR:
 		tcp_close(tc, false);
 		return;
-	}
-	/* RFC 7766 §6.2.4: a client may half-close and still wait for its
-	 * answers. */
-	if (n == 0)
+	case STREAM_EOF:
+		/* RFC 7766 §6.2.4: a client may half-close and still wait for
+		 * its answers. */
 		tc->eof = true;
-	tc->rlen += (size_t)n;
+		break;
+	case STREAM_DATA:
+		tc->rlen += n;
+		break;
+	}
 	tcp_parse(tc);
 }
 
@@ -298,13 +254,13 @@ tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void
 tcp_parse(struct tcp_conn *tc)
 {
-	if (!tc->open)
+	if (!tcp_is_open(tc))
 		return;
 	/* The engine may answer (and a write may fail and close) inside the
 	 * loop: hold a reference until it is done. */
 	tc->refs++;
 	size_t off = 0;
-	while (tc->open && !tc->paused && tc->pending < tc->lt->opts.max_pending &&
+	while (tcp_is_open(tc) && !tc->paused && tc->pending < tc->lt->opts.max_pending &&
 	       tc->rlen - off >= 2) {
 		size_t flen = wire_get16(tc->rbuf + off);
 		if (flen < WIRE_HEADER_LEN || flen > TCP_MAX_QUERY) {
@@ -318,11 +274,11 @@ tcp_parse(struct tcp_conn *tc)
 		off += 2 + flen;
 	}
 	/* The reference taken above keeps tc alive even if it was closed. */
-	if (tc->open) { // NOLINT(clang-analyzer-unix.Malloc)
+	if (tcp_is_open(tc)) { // NOLINT(clang-analyzer-unix.Malloc)
 		/* Only whole queries count as activity: a client trickling bytes
 		 * of one query cannot hold its slot past the idle timeout. */
 		if (off > 0)
-			ev_timer_again(tc->lt->loop, &tc->idle);
+			tcp_idle_again(tc);
 		memmove(tc->rbuf, tc->rbuf + off, tc->rlen - off);
 		tc->rlen -= off;
 		tcp_update_reading(tc);
@@ -344,7 +300,7 @@ tcp_resume(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 tcp_finish(struct tcp_conn *tc)
 {
-	if (tc->open && tc->eof && tc->pending == 0 && tc->out.len == 0 &&
+	if (tcp_is_open(tc) && tc->eof && tc->pending == 0 && tc->sc.out.len == 0 &&
 	    !ev_is_active(&tc->resume))
 		tcp_close(tc, false);
 }
@@ -356,13 +312,13 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 	uint8_t prefix[2];
 	size_t sent = 0;
 
-	if (!tc->open)
+	if (!tcp_is_open(tc))
 		return;
 	wire_put16(prefix, (uint16_t)len);
-	if (tc->out.len == 0) {
+	if (tc->sc.out.len == 0) {
 		/* Usually the socket takes it all at once: no copy. */
 		struct iovec iov[2] = {{prefix, 2}, {(void *)(uintptr_t)pkt, len}};
-		ssize_t n = writev(tc->fd, iov, 2);
+		ssize_t n = writev(tc->sc.fd, iov, 2);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			tcp_close(tc, false);
 			return;
@@ -372,14 +328,11 @@ tcp_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
 	tcp_queued(tc, len + 2, sent);
 	if (sent == len + 2)
 		return;
-	bool ok = sent >= 2 ? buf_append(&tc->out, pkt + (sent - 2), len - (sent - 2))
-			    : buf_append(&tc->out, prefix + sent, 2 - sent) &&
-				  buf_append(&tc->out, pkt, len);
-	if (!ok) {
+	bool ok = sent >= 2 ? stream_queue(&tc->sc, pkt + (sent - 2), len - (sent - 2))
+			    : stream_queue(&tc->sc, prefix + sent, 2 - sent) &&
+				  stream_queue(&tc->sc, pkt, len);
+	if (!ok)
 		tcp_close(tc, true);
-		return;
-	}
-	ev_io_start(tc->lt->loop, &tc->wio);
 }
 
 static void
@@ -389,7 +342,7 @@ tcp_queued(struct tcp_conn *tc, size_t len, size_t sent)
 	tc->written += sent;
 	if (!ev_is_active(&tc->wdead)) {
 		tc->target = tc->queued;
-		ev_timer_again(tc->lt->loop, &tc->wdead);
+		ev_timer_again(tc->lt->srv.loop, &tc->wdead);
 	}
 }
 
@@ -400,7 +353,7 @@ tcp_taken(const struct tcp_conn *tc)
 {
 	int unacked = 0;
 
-	if (ioctl(tc->fd, SIOCOUTQ, &unacked) != 0 || unacked < 0)
+	if (ioctl(tc->sc.fd, SIOCOUTQ, &unacked) != 0 || unacked < 0)
 		unacked = 0;
 	return tc->written - (uint64_t)unacked;
 }
@@ -431,33 +384,24 @@ tcp_write_check(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
+tcp_writable(struct stream_conn *sc, size_t written)
 {
-	struct tcp_conn *tc = w->data;
-	size_t before = tc->out.len;
+	struct tcp_conn *tc = STREAM_OWNER(sc, struct tcp_conn, sc);
 
-	(void)revents;
-	if (buf_flush(&tc->out, tc->fd) != 0) {
-		tcp_close(tc, false);
-		return;
-	}
-	tc->written += before - tc->out.len;
-	if (tc->out.len == 0)
-		ev_io_stop(loop, &tc->wio);
-	ev_timer_again(loop, &tc->idle);
+	tc->written += written;
+	tcp_idle_again(tc);
 	tcp_finish(tc);
 }
 
 static void
-tcp_idle(struct ev_loop *loop, ev_timer *w, int revents)
+tcp_idle(struct stream_conn *sc)
 {
-	struct tcp_conn *tc = w->data;
+	struct tcp_conn *tc = STREAM_OWNER(sc, struct tcp_conn, sc);
 
-	(void)revents;
 	/* Quiet, but still waiting for answers (or for the client to take
 	 * them, which the write deadline bounds): not idle. */
-	if (tc->pending > 0 || tc->out.len > 0) {
-		ev_timer_again(loop, &tc->idle);
+	if (tc->pending > 0 || sc->out.len > 0) {
+		tcp_idle_again(tc);
 		return;
 	}
 	tc->lt->stats->tcp_timeouts++;
@@ -469,27 +413,17 @@ tcp_idle(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 tcp_close(struct tcp_conn *tc, bool reset)
 {
-	if (!tc->open)
-		return;
-	struct listen_tcp *lt = tc->lt;
-	tc->open = false;
-	ev_io_stop(lt->loop, &tc->rio);
-	ev_io_stop(lt->loop, &tc->wio);
-	ev_timer_stop(lt->loop, &tc->idle);
-	ev_timer_stop(lt->loop, &tc->wdead);
-	ev_timer_stop(lt->loop, &tc->resume);
-	if (reset) {
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
-		(void)setsockopt(tc->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	close(tc->fd);
-	if (tc->prev)
-		tc->prev->next = tc->next;
-	else
-		lt->conns = tc->next;
-	if (tc->next)
-		tc->next->prev = tc->prev;
-	lt->nconns--;
+	stream_close(&tc->sc, reset);
+}
+
+static void
+tcp_closed(struct stream_conn *sc)
+{
+	struct tcp_conn *tc = STREAM_OWNER(sc, struct tcp_conn, sc);
+	struct ev_loop *loop = tc->lt->srv.loop;
+
+	ev_timer_stop(loop, &tc->wdead);
+	ev_timer_stop(loop, &tc->resume);
 	if (tc->per_client)
 		(*tc->per_client)--;
 	tcp_unref(tc);
@@ -500,7 +434,6 @@ tcp_unref(struct tcp_conn *tc)
 {
 	if (--tc->refs > 0)
 		return;
-	buf_free(&tc->out);
 	free(tc);
 }
 
@@ -523,14 +456,14 @@ tcp_release(struct query_client *c)
 	struct tcp_conn *tc = (struct tcp_conn *)c;
 
 	tc->pending--;
-	if (!tc->open) {
+	if (!tcp_is_open(tc)) {
 		tcp_unref(tc);
 		return;
 	}
 	tc->refs--; /* never the last: the open socket holds one */
-	ev_timer_again(tc->lt->loop, &tc->idle);
+	tcp_idle_again(tc);
 	if (!ev_is_active(&tc->resume)) {
 		ev_timer_set(&tc->resume, 0.0, 0.0);
-		ev_timer_start(tc->lt->loop, &tc->resume);
+		ev_timer_start(tc->lt->srv.loop, &tc->resume);
 	}
 }

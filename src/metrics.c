@@ -4,26 +4,25 @@
  * A connection reads one request head, answers it, shuts down its side and
  * reads whatever else the client sends until it hangs up (a close with
  * unread input would reset the connection and could lose the answer). One
- * timer bounds every phase. The shape (accept with backoff, a list of
- * connections, read/write watchers) is the control socket's.
+ * deadline bounds every phase. Accepting, the connection list and the
+ * output queue are stream's.
  */
 #include "metrics.h"
 
 #include <errno.h>
-#include <ev.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "acl.h"
 #include "buf.h"
 #include "control.h"
 #include "prom.h"
 #include "sock.h"
+#include "stream.h"
 
 #define METRICS_SEND_TIMEOUT 10.0 /* seconds for the client to take the answer */
 #define METRICS_LINGER_TIMEOUT 2.0
@@ -35,40 +34,29 @@
 enum metrics_phase { METRICS_READING, METRICS_WRITING, METRICS_LINGERING };
 
 struct metrics_conn {
+	struct stream_conn sc;
 	struct metrics *m;
-	struct metrics_conn *prev;
-	struct metrics_conn *next;
-	int fd;
 	enum metrics_phase phase;
-	ev_io rio;
-	ev_io wio;
-	ev_timer timer;
 	size_t inlen;
 	char in[METRICS_MAX_HEAD];
-	struct buf out;
 };
 
 struct metrics {
-	struct ev_loop *loop;
-	ev_io io;
-	ev_timer backoff; /* accepting again after running out of descriptors */
-	int fd;
+	struct stream_server srv;
 	const struct acl *acl;
 	struct control_ctx ctx;
-	struct metrics_conn *conns;
-	unsigned nconns;
 };
 
 static bool metrics_tchar(unsigned char c);
 static size_t metrics_token(const char *s, size_t len);
 static bool metrics_request_line(const char *s, size_t len, bool *known, bool *head, bool *found);
 static bool metrics_header_line(const char *s, size_t len);
-static void metrics_accept(struct ev_loop *loop, ev_io *w, int revents);
-static void metrics_resume(struct ev_loop *loop, ev_timer *w, int revents);
-static void metrics_open(struct metrics *m, int fd);
-static void metrics_readable(struct ev_loop *loop, ev_io *w, int revents);
-static void metrics_writable(struct ev_loop *loop, ev_io *w, int revents);
-static void metrics_expired(struct ev_loop *loop, ev_timer *w, int revents);
+static bool metrics_accept(struct stream_server *srv, int fd, const struct sockaddr *peer,
+			   socklen_t peerlen);
+static void metrics_readable(struct stream_conn *sc);
+static void metrics_writable(struct stream_conn *sc, size_t written);
+static void metrics_expired(struct stream_conn *sc);
+static void metrics_closed(struct stream_conn *sc);
 static void metrics_answer(struct metrics_conn *mc, enum metrics_verdict v,
 			   const struct metrics_request *req);
 static bool metrics_respond(struct metrics_conn *mc, const char *status, const char *type,
@@ -77,7 +65,12 @@ static char *metrics_exposition(const struct metrics *m, size_t *len);
 static void metrics_phase(struct metrics_conn *mc, enum metrics_phase phase, double seconds);
 static void metrics_flush(struct metrics_conn *mc);
 static void metrics_linger(struct metrics_conn *mc);
-static void metrics_close(struct metrics_conn *mc);
+
+static const struct stream_ops metrics_stream = {.accept = metrics_accept,
+						 .readable = metrics_readable,
+						 .writable = metrics_writable,
+						 .expired = metrics_expired,
+						 .closed = metrics_closed};
 
 /* RFC 9110 5.6.2 */
 static bool
@@ -176,22 +169,19 @@ metrics_new(struct ev_loop *loop, const struct sock_addr *addr, const struct acl
 	    const struct control_ctx *ctx, char *err, size_t errlen)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
+	int fd;
 
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((m->fd = sock_bind(addr, SOCK_STREAM, err, errlen)) < 0) {
+	if ((fd = sock_bind(addr, SOCK_STREAM, err, errlen)) < 0) {
 		free(m);
 		return NULL;
 	}
-	m->loop = loop;
 	m->acl = acl;
 	m->ctx = *ctx;
-	ev_io_init(&m->io, metrics_accept, m->fd, EV_READ);
-	ev_timer_init(&m->backoff, metrics_resume, SOCK_ACCEPT_BACKOFF, 0.0);
-	m->io.data = m->backoff.data = m;
-	ev_io_start(loop, &m->io);
+	stream_start(&m->srv, loop, fd, &metrics_stream);
 	return m;
 }
 
@@ -207,119 +197,67 @@ metrics_free(struct metrics *m)
 {
 	if (!m)
 		return;
-	ev_io_stop(m->loop, &m->io);
-	ev_timer_stop(m->loop, &m->backoff);
-	close(m->fd);
-	for (struct metrics_conn *mc = m->conns, *next; mc; mc = next) {
-		next = mc->next;
-		metrics_close(mc);
-	}
+	stream_stop(&m->srv);
 	free(m);
 }
 
-static void
-metrics_resume(struct ev_loop *loop, ev_timer *w, int revents)
+static bool
+metrics_accept(struct stream_server *srv, int fd, const struct sockaddr *peer, socklen_t peerlen)
 {
-	struct metrics *m = w->data;
+	struct metrics *m = STREAM_OWNER(srv, struct metrics, srv);
+	struct metrics_conn *mc;
 
-	(void)revents;
-	ev_io_start(loop, &m->io);
-}
-
-static void
-metrics_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct metrics *m = w->data;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int fd;
-
-	(void)revents;
-	for (;;) {
-		sslen = sizeof(ss);
-		fd = accept4(m->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (sock_accept_exhausted(errno)) {
-				/* A stopped one-shot timer keeps its spent delay: set it anew. */
-				ev_io_stop(loop, &m->io);
-				ev_timer_set(&m->backoff, SOCK_ACCEPT_BACKOFF, 0.0);
-				ev_timer_start(loop, &m->backoff);
-			}
-			return;
-		}
-		if (m->nconns >= METRICS_MAX_CONNS || !acl_allows(m->acl, (struct sockaddr *)&ss))
-			close(fd);
-		else
-			metrics_open(m, fd);
-	}
-}
-
-static void
-metrics_open(struct metrics *m, int fd)
-{
-	struct metrics_conn *mc = calloc(1, sizeof(*mc));
-
-	if (!mc) {
-		close(fd);
-		return;
-	}
+	(void)peerlen;
+	if (srv->nconns >= METRICS_MAX_CONNS || !acl_allows(m->acl, peer) ||
+	    !(mc = calloc(1, sizeof(*mc))))
+		return false;
 	mc->m = m;
-	mc->fd = fd;
-	mc->out.max = METRICS_MAX_RESPONSE;
-	mc->next = m->conns;
-	if (m->conns)
-		m->conns->prev = mc;
-	m->conns = mc;
-	m->nconns++;
-	ev_io_init(&mc->rio, metrics_readable, fd, EV_READ);
-	ev_io_init(&mc->wio, metrics_writable, fd, EV_WRITE);
-	ev_timer_init(&mc->timer, metrics_expired, METRICS_HEAD_TIMEOUT, 0.0);
-	mc->rio.data = mc->wio.data = mc->timer.data = mc;
-	ev_io_start(m->loop, &mc->rio);
-	ev_timer_start(m->loop, &mc->timer);
+	stream_open(srv, &mc->sc, fd, METRICS_MAX_RESPONSE);
+	stream_deadline(&mc->sc, METRICS_HEAD_TIMEOUT);
+	return true;
 }
 
 static void
-metrics_readable(struct ev_loop *loop, ev_io *w, int revents)
+metrics_readable(struct stream_conn *sc)
 {
-	struct metrics_conn *mc = w->data;
+	struct metrics_conn *mc = STREAM_OWNER(sc, struct metrics_conn, sc);
 	struct metrics_request req;
 	char scratch[4096];
 	bool lingering = mc->phase == METRICS_LINGERING;
 	char *at = lingering ? scratch : mc->in + mc->inlen;
 	size_t room = lingering ? sizeof(scratch) : sizeof(mc->in) - mc->inlen;
-	ssize_t n = read(mc->fd, at, room);
+	size_t n = 0;
 
-	(void)loop;
-	(void)revents;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	switch (stream_read(sc, at, room, &n)) {
+	case STREAM_AGAIN:
 		return;
-	if (n <= 0) {
-		metrics_close(mc);
+	case STREAM_EOF:
+	case STREAM_ERROR:
+		stream_close(sc, false);
 		return;
+	case STREAM_DATA:
+		break;
 	}
 	if (lingering)
 		return;
-	mc->inlen += (size_t)n;
+	mc->inlen += n;
 	enum metrics_verdict v = metrics_parse_request(mc->in, mc->inlen, &req);
 	if (v != METRICS_INCOMPLETE)
 		metrics_answer(mc, v, &req);
 }
 
 static void
-metrics_writable(struct ev_loop *loop, ev_io *w, int revents)
+metrics_writable(struct stream_conn *sc, size_t written)
 {
-	(void)loop;
-	(void)revents;
-	metrics_flush(w->data);
+	(void)written;
+	if (sc->out.len == 0)
+		metrics_linger(STREAM_OWNER(sc, struct metrics_conn, sc));
 }
 
 static void
-metrics_expired(struct ev_loop *loop, ev_timer *w, int revents)
+metrics_expired(struct stream_conn *sc)
 {
-	(void)loop;
-	(void)revents;
-	metrics_close(w->data);
+	stream_close(sc, false);
 }
 
 /* The stats the control socket's "stats" command answers, rendered. */
@@ -344,6 +282,8 @@ metrics_answer(struct metrics_conn *mc, enum metrics_verdict v, const struct met
 		const char *extra;
 		const char *body;
 	} errors[] = {
+	    /* Never answered (more is read first); an entry all the same. */
+	    [METRICS_INCOMPLETE] = {"400 Bad Request", "", "bad request\n"},
 	    [METRICS_BAD] = {"400 Bad Request", "", "bad request\n"},
 	    [METRICS_METHOD] = {"405 Method Not Allowed", "Allow: GET, HEAD\r\n",
 				"only GET and HEAD\n"},
@@ -353,7 +293,7 @@ metrics_answer(struct metrics_conn *mc, enum metrics_verdict v, const struct met
 	size_t len = 0;
 	bool ok;
 
-	ev_io_stop(mc->m->loop, &mc->rio);
+	stream_reading(&mc->sc, false);
 	if (v == METRICS_OK && (text = metrics_exposition(mc->m, &len)))
 		ok = metrics_respond(mc, "200 OK", METRICS_CONTENT_TYPE, "", text, len,
 				     req->head_only);
@@ -365,7 +305,7 @@ metrics_answer(struct metrics_conn *mc, enum metrics_verdict v, const struct met
 				     errors[v].body, strlen(errors[v].body), req->head_only);
 	free(text);
 	if (!ok) {
-		metrics_close(mc);
+		stream_close(&mc->sc, false);
 		return;
 	}
 	metrics_phase(mc, METRICS_WRITING, METRICS_SEND_TIMEOUT);
@@ -382,8 +322,8 @@ metrics_respond(struct metrics_conn *mc, const char *status, const char *type, c
 			 "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
 			 status, type, len, extra);
 
-	return n > 0 && (size_t)n < sizeof(head) && buf_append(&mc->out, head, (size_t)n) &&
-	       (head_only || buf_append(&mc->out, body, len));
+	return n > 0 && (size_t)n < sizeof(head) && buf_append(&mc->sc.out, head, (size_t)n) &&
+	       (head_only || buf_append(&mc->sc.out, body, len));
 }
 
 /* Each phase has its own deadline, counted from its start. */
@@ -391,24 +331,16 @@ static void
 metrics_phase(struct metrics_conn *mc, enum metrics_phase phase, double seconds)
 {
 	mc->phase = phase;
-	ev_timer_stop(mc->m->loop, &mc->timer);
-	ev_timer_set(&mc->timer, seconds, 0.0);
-	ev_timer_start(mc->m->loop, &mc->timer);
+	stream_deadline(&mc->sc, seconds);
 }
 
 static void
 metrics_flush(struct metrics_conn *mc)
 {
-	if (buf_flush(&mc->out, mc->fd) != 0) {
-		metrics_close(mc);
-		return;
-	}
-	if (mc->out.len > 0) {
-		ev_io_start(mc->m->loop, &mc->wio);
-		return;
-	}
-	ev_io_stop(mc->m->loop, &mc->wio);
-	metrics_linger(mc);
+	if (stream_flush(&mc->sc) < 0)
+		stream_close(&mc->sc, false);
+	else if (mc->sc.out.len == 0)
+		metrics_linger(mc);
 }
 
 /* Everything is sent: tell the client, and wait (bounded) for it to hang
@@ -416,30 +348,16 @@ metrics_flush(struct metrics_conn *mc)
 static void
 metrics_linger(struct metrics_conn *mc)
 {
-	if (shutdown(mc->fd, SHUT_WR) != 0) {
-		metrics_close(mc);
+	if (shutdown(mc->sc.fd, SHUT_WR) != 0) {
+		stream_close(&mc->sc, false);
 		return;
 	}
 	metrics_phase(mc, METRICS_LINGERING, METRICS_LINGER_TIMEOUT);
-	ev_io_start(mc->m->loop, &mc->rio);
+	stream_reading(&mc->sc, true);
 }
 
 static void
-metrics_close(struct metrics_conn *mc)
+metrics_closed(struct stream_conn *sc)
 {
-	struct metrics *m = mc->m;
-
-	ev_io_stop(m->loop, &mc->rio);
-	ev_io_stop(m->loop, &mc->wio);
-	ev_timer_stop(m->loop, &mc->timer);
-	close(mc->fd);
-	if (mc->prev)
-		mc->prev->next = mc->next;
-	else
-		m->conns = mc->next;
-	if (mc->next)
-		mc->next->prev = mc->prev;
-	m->nconns--;
-	buf_free(&mc->out);
-	free(mc);
+	free(STREAM_OWNER(sc, struct metrics_conn, sc));
 }

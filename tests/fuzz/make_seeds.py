@@ -7,11 +7,11 @@
     /usr/bin/python3 tests/fuzz/make_seeds.py --live     also real responses from
                                                           the test hierarchy
 
---live asks the NSD servers of scripts/testnet.sh (127.0.0.2-5 port 53) and
+--live asks the NSD servers of tests/testnet/testnet.sh (127.0.0.2-5 port 53) and
 stores their answers as response/live-*.bin. Run it where those servers are
 (for example in a private network namespace:
     ip netns add fuzz-dev; ip netns exec fuzz-dev ip link set lo up
-    ip netns exec fuzz-dev scripts/testnet.sh start /tmp/fz
+    ip netns exec fuzz-dev tests/testnet/testnet.sh start /tmp/fz
     ip netns exec fuzz-dev /usr/bin/python3 tests/fuzz/make_seeds.py --live).
 Without --live the live-* files already in the tree are left alone. Every
 other seed is rebuilt byte for byte (fixed IDs, fixed data). Seeds stay
@@ -308,7 +308,7 @@ def responses():
 
 
 def live_responses():
-    """Real answers from the test hierarchy (scripts/testnet.sh)."""
+    """Real answers from the test hierarchy (tests/testnet/testnet.sh)."""
     asks = [
         ("127.0.0.2", ".", "NS"), ("127.0.0.2", "com.", "NS"), ("127.0.0.2", ".", "DNSKEY"),
         ("127.0.0.2", "nope.", "A"),

@@ -1,7 +1,7 @@
 """Fixtures for the mxcache integration tests.
 
 The tests talk DNS to a recursive resolver that recurses through the loopback
-hierarchy of scripts/testnet.sh (NSD on 127.0.0.2-5). Which resolver:
+hierarchy of tests/testnet/testnet.sh (NSD on 127.0.0.2-5). Which resolver:
 
     MXTEST_RESOLVER=mxcache (default)  build/mxcached, or $MXCACHED, optionally
                                        prefixed by $MXCACHED_WRAPPER (valgrind..)
@@ -46,7 +46,7 @@ from fault_server import FaultServer
 from hostile_server import HostileServer
 from helpers import MXCACHED, REPO, Client, ControlConnection, flatten, free_port, run_ctl
 
-TESTNET = REPO / "scripts" / "testnet.sh"
+TESTNET = REPO / "tests" / "testnet" / "testnet.sh"
 
 RESOLVER_KIND = os.environ.get("MXTEST_RESOLVER", "mxcache")
 # Valgrind and friends start slowly; let them ask for more time.

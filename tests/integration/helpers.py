@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 MXCACHED = os.environ.get("MXCACHED", str(REPO / "build" / "mxcached"))
 MXCACHE_CTL = os.environ.get("MXCACHE_CTL", str(REPO / "build" / "mxcache-ctl"))
 
-# The `stats` keys DESIGN.md promises (other tools rely on them).
-DESIGN_STATS_KEYS = (
+# The `stats` keys other tools rely on (README's stats section lists them).
+PROMISED_STATS_KEYS = (
     ["queries.total", "queries.udp", "queries.tcp"]
     + [f"queries.by_type.{t}" for t in ("A", "AAAA", "MX", "PTR", "TXT", "TLSA")]
     + [f"queries.by_rcode.{r}" for r in ("NOERROR", "NXDOMAIN", "SERVFAIL")]

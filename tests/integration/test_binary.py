@@ -14,7 +14,8 @@ pytestmark = pytest.mark.mxcache_only
 def test_no_libev_symbols_exported():
     """Debian's libev defines libevent-compatible names (event_set, ...);
     exported from mxcached, they would capture libunbound's calls into
-    libevent (DESIGN.md). libev must stay private to the binary."""
+    libevent (see the Makefile's DAEMON_LIBS and README's Development
+    section). libev must stay private to the binary."""
     out = subprocess.run(
         ["nm", "-D", MXCACHED], capture_output=True, text=True, timeout=30, check=True
     ).stdout

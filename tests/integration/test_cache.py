@@ -16,7 +16,7 @@ import pytest
 
 from helpers import rdata_set, rrset_of
 
-AUTH_TTL = 3600  # zone default in scripts/testnet.sh
+AUTH_TTL = 3600  # zone default in tests/testnet/testnet.sh
 
 
 @dataclass

@@ -20,7 +20,7 @@ from helpers import TIMEOUT, Client, ControlConnection, dump_cache, dumped, make
 
 pytestmark = pytest.mark.mxcache_only
 
-AUTH_TTL = 3600  # zone default in scripts/testnet.sh
+AUTH_TTL = 3600  # zone default in tests/testnet/testnet.sh
 
 
 def _delta(before: dict, after: dict, key: str) -> int:

@@ -7,7 +7,7 @@ import re
 import dns.rcode
 import pytest
 
-from helpers import DESIGN_STATS_KEYS, Client, run_ctl
+from helpers import PROMISED_STATS_KEYS, Client, run_ctl
 from promtext import parse_prometheus
 
 pytestmark = pytest.mark.mxcache_only
@@ -39,11 +39,11 @@ def test_stats_summary_shows_hit_ratio(daemon):
     assert re.search(r"\bqueries\b.*\btotal 2\b", out), out
 
 
-def test_json_stats_has_design_keys(daemon):
+def test_json_stats_has_promised_keys(daemon):
     stats = json.loads(_ok(daemon.ctl("--json", "stats")))
-    missing = [k for k in DESIGN_STATS_KEYS if k not in stats]
-    assert missing == [], f"DESIGN.md keys missing: {missing}"
-    for key in DESIGN_STATS_KEYS:
+    missing = [k for k in PROMISED_STATS_KEYS if k not in stats]
+    assert missing == [], f"promised stats keys missing: {missing}"
+    for key in PROMISED_STATS_KEYS:
         assert isinstance(stats[key], (int, float)), key
     assert stats["queries.total"] == 2 and stats["cache.hits"] == 1
 

@@ -46,7 +46,7 @@ pytestmark = pytest.mark.mxcache_only
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} mxcached\[(error|warning|info|debug)\]: \S"
 )
-AUTH_TTL = 3600  # zone default in scripts/testnet.sh
+AUTH_TTL = 3600  # zone default in tests/testnet/testnet.sh
 
 
 # --------------------------------------------------------------- signals

@@ -806,6 +806,98 @@ free_everything(void **state)
 	      "--cache-max-ttl", "5", NULL);
 }
 
+/* ---- the option table ---------------------------------------------- */
+
+/* Every entry is complete and its default parses into a fresh config;
+ * UINT bounds fit the field and hold the default; names and letters are
+ * unique; --help names every option. */
+static void
+table_walk(void **state)
+{
+	struct t_cfg *t = *state;
+	size_t n;
+	const struct config_opt *opts = config_options(&n);
+
+	assert_true(n > 30);
+	assert_int_equal(t_load_captured(t, "--help"), CONFIG_EXIT);
+	for (size_t i = 0; i < n; i++) {
+		const struct config_opt *o = &opts[i];
+		char name[64];
+
+		assert_non_null(o->name);
+		assert_non_null(o->help);
+		if (!o->help[0])
+			fail_msg("--%s has no help text", o->name);
+		snprintf(name, sizeof(name), "--%s", o->name);
+		if (!strstr(t->out, name))
+			fail_msg("--help does not mention %s", name);
+		/* Flags take no value; everything else names its value. */
+		assert_int_equal(o->metavar == NULL,
+				 o->type == CONFIG_T_FLAG || o->type == CONFIG_T_COUNT ||
+				     (o->type == CONFIG_T_META && o->short_name != 'c'));
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(opts[j].name, o->name) == 0)
+				fail_msg("--%s twice in the table", o->name);
+			if (o->short_name && opts[j].short_name == o->short_name)
+				fail_msg("-%c twice in the table", o->short_name);
+		}
+		if (o->type == CONFIG_T_UINT) {
+			assert_true(o->min <= o->max);
+			assert_true(o->floor <= o->max);
+			assert_non_null(o->unit);
+			assert_true(o->width == 4 || o->width == 8);
+			if (o->width == 4)
+				assert_true(o->max <= UINT32_MAX);
+		}
+		if (o->type == CONFIG_T_YESNO || o->type == CONFIG_T_FLAG)
+			assert_int_equal(o->width, sizeof(bool));
+		if (o->type == CONFIG_T_CUSTOM)
+			assert_non_null(o->set);
+		if (o->def) {
+			struct config fresh;
+			char err[256] = "";
+			char words[256], *save = NULL;
+
+			memset(&fresh, 0, sizeof(fresh));
+			assert_true((size_t)snprintf(words, sizeof(words), "%s", o->def) <
+				    sizeof(words));
+			for (char *w = strtok_r(words, " ", &save); w;
+			     w = strtok_r(NULL, " ", &save))
+				if (!config_opt_set(o, &fresh, w, err, sizeof(err)))
+					fail_msg("--%s: default '%s' does not parse: %s", o->name,
+						 w, err);
+			config_free(&fresh);
+		}
+	}
+}
+
+/* A value past either bound is refused with the option named, for every
+ * integer option in the table. */
+static void
+table_bounds_hold(void **state)
+{
+	struct t_cfg *t = *state;
+	size_t n;
+	const struct config_opt *opts = config_options(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_opt *o = &opts[i];
+		char name[64], over[32], under[32];
+
+		if (o->type != CONFIG_T_UINT)
+			continue;
+		snprintf(name, sizeof(name), "--%s", o->name);
+		snprintf(over, sizeof(over), "%lu", o->max + 1);
+		t_bad(t, name, name, over, NULL);
+		snprintf(over, sizeof(over), "%lu", o->max);
+		t_ok(t, name, over, NULL);
+		if (o->min > 0) {
+			snprintf(under, sizeof(under), "%lu", o->min - 1);
+			t_bad(t, name, name, under, NULL);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -838,6 +930,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(file_errors, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(file_missing, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(free_everything, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(table_walk, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(table_bounds_hold, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

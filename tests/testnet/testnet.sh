@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # testnet.sh — a small authoritative DNS hierarchy on loopback, served by NSD.
 #
-#   scripts/testnet.sh start DIR    generate zones, keys and configs into DIR,
+#   tests/testnet/testnet.sh start DIR    generate zones, keys and configs into DIR,
 #                                   start the servers, wait until they answer
-#   scripts/testnet.sh stop DIR     stop exactly the servers `start` started
+#   tests/testnet/testnet.sh stop DIR     stop exactly the servers `start` started
 #
 # Options after DIR (for bench/compare.sh):
 #   --nsd-port PORT      NSD listens on PORT instead of 53 (a delaying proxy
@@ -513,7 +513,7 @@ wait_ready() {
 
 write_hints_and_env() {
     cat >"$DIR/root.hints" <<'EOF'
-; Root hints for the loopback test hierarchy (see scripts/testnet.sh).
+; Root hints for the loopback test hierarchy (see tests/testnet/testnet.sh).
 .                        3600000      NS    A.ROOT-SERVERS.NET.
 A.ROOT-SERVERS.NET.      3600000      A     127.0.0.2
 EOF

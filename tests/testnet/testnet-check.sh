@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # testnet-check.sh — check the test hierarchy with a resolver we trust.
 #
-#   scripts/testnet-check.sh [PORT]      (default port 5399)
+#   tests/testnet/testnet-check.sh [PORT]      (default port 5399)
 #
-# Starts scripts/testnet.sh in a temporary directory, runs Debian's unbound
+# Starts tests/testnet/testnet.sh in a temporary directory, runs Debian's unbound
 # in the foreground on 127.0.0.1@PORT with the config testnet.sh wrote, and
 # checks with dig that the hierarchy behaves as the mxcache tests expect:
 # delegations, CNAME chains, DNSSEC secure/insecure/bogus, negative answers,

@@ -226,6 +226,13 @@ config_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	while (ok && fgets(line, sizeof(line), f)) {
 		char *name, *value, *save = NULL;
 		lineno++;
+		/* A line longer than the buffer would be read as two. */
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line longer than %zu bytes", path, lineno,
+				 sizeof(line) - 2);
+			ok = false;
+			break;
+		}
 		line[strcspn(line, "#\r\n")] = '\0';
 		if (!(name = strtok_r(line, " \t", &save)))
 			continue;

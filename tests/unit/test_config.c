@@ -766,6 +766,11 @@ file_errors(void **state)
 	/* Long option names only, without dashes. */
 	t_file_bad(t, "--listen 1.2.3.4\n", 1, "unknown option '--listen'");
 	t_file_bad(t, "l 1.2.3.4\n", 1, "unknown option 'l'");
+	/* A line too long for the reader is an error, not two lines. */
+	char long_line[1200 + 8] = "allow ";
+	memset(long_line + 6, 'a', 1200);
+	memcpy(long_line + 1206, "\n", 2);
+	t_file_bad(t, long_line, 1, "line longer than");
 }
 
 static void

@@ -16,7 +16,8 @@
 
 #include "wire.h"
 
-/* Subtracts elapsed seconds from every TTL (not OPT's), flooring at 0. */
+/* Subtracts elapsed seconds from every TTL (not OPT's), flooring at 0; a
+ * TTL of 2^31 or more counts as 0 (RFC 2181 §8). */
 bool wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed);
 
 /* wire_age_ttls with the offsets from wire_ttl_offsets. */

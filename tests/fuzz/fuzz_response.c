@@ -124,8 +124,10 @@ check_aging(const uint8_t *pkt, size_t len, const struct walk *w)
 		CHECK(wire_age_ttls(by_walk, len, ages[a]));
 		wire_age_offsets(by_offs, offs, n, ages[a]);
 		CHECK(memcmp(by_walk, by_offs, len) == 0);
-		if (ages[a] == 0)
-			CHECK(memcmp(by_walk, pkt, len) == 0);
+		/* Age 0 changes nothing but TTLs of 2^31 and more, which mean 0. */
+		for (size_t i = 0; ages[a] == 0 && i < n; i++)
+			CHECK(wire_get32(by_walk + offs[i]) ==
+			      (wire_get32(pkt + offs[i]) > 0x7fffffffu ? 0 : wire_get32(pkt + offs[i])));
 		free(by_walk);
 		free(by_offs);
 		/* Setting (stale answers) is writing the value at the offsets. */

@@ -36,7 +36,7 @@ static struct budget_zone *budget_slot(const struct budget *b, uint64_t zone);
 static struct budget_zone *budget_insert(struct budget *b, uint64_t zone, uint64_t now_ms);
 static void budget_delete(struct budget *b, struct budget_zone *z);
 static bool budget_idle(const struct budget_zone *z, uint64_t now_ms);
-static void budget_sweep(struct budget *b, uint64_t now_ms);
+static void budget_sweep(struct budget *b, uint64_t now_ms, bool forget_rates);
 static const char *budget_fallback(const char *name);
 
 struct budget *
@@ -139,7 +139,12 @@ budget_insert(struct budget *b, uint64_t zone, uint64_t now_ms)
 
 	if (2 * (b->used + 1) > b->mask + 1 && now_ms - b->swept_ms >= BUDGET_SWEEP_MS) {
 		b->swept_ms = now_ms;
-		budget_sweep(b, now_ms);
+		budget_sweep(b, now_ms, false);
+		/* Still full of zones kept only for their rate window (a flood
+		 * of background work in fresh zones): forget those windows
+		 * rather than refuse every new zone. */
+		if (2 * (b->used + 1) > b->mask + 1)
+			budget_sweep(b, now_ms, true);
 	}
 	if (2 * (b->used + 1) > b->mask + 1)
 		return NULL;
@@ -181,10 +186,12 @@ budget_idle(const struct budget_zone *z, uint64_t now_ms)
 }
 
 static void
-budget_sweep(struct budget *b, uint64_t now_ms)
+budget_sweep(struct budget *b, uint64_t now_ms, bool forget_rates)
 {
 	for (size_t i = 0; i <= b->mask;) {
-		if (b->slots[i].zone != 0 && budget_idle(&b->slots[i], now_ms))
+		const struct budget_zone *z = &b->slots[i];
+		if (z->zone != 0 &&
+		    (forget_rates ? z->client == 0 && z->background == 0 : budget_idle(z, now_ms)))
 			budget_delete(b, &b->slots[i]); /* slot i may now hold another */
 		else
 			i++;

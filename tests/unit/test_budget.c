@@ -164,6 +164,24 @@ test_sweep_reclaims_rate_windows(void **state)
 	assert_int_equal(budget_zones(b), 1);
 }
 
+static void
+test_full_of_rate_windows_makes_room(void **state)
+{
+	struct budget *b = *state;
+	char text[64];
+
+	/* Background work in fresh zones, each kept for its second... */
+	for (int i = 0; i < 8; i++) {
+		snprintf(text, sizeof(text), "fresh%d.example.", i);
+		uint64_t z = t_zone(b, text);
+		if (budget_acquire(b, z, true, 0) == BUDGET_OK)
+			budget_release(b, z, true, 0);
+	}
+	/* ...does not lock out a client's new zone within that second. */
+	assert_int_equal(budget_acquire(b, t_zone(b, "client.example."), false, 20), BUDGET_OK);
+	assert_int_equal(budget_zones(b), 1);
+}
+
 int
 main(void)
 {
@@ -174,6 +192,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_idle_zones_are_forgotten, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_table_is_bounded, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reclaims_rate_windows, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_of_rate_windows_makes_room, t_setup,
+					    t_teardown),
 	};
 	return cmocka_run_group_tests_name("budget", tests, NULL, NULL);
 }

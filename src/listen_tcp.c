@@ -32,6 +32,11 @@
 #define TCP_MAX_QUERY 4096
 /* A client that does not read its answers is cut off past this. */
 #define TCP_MAX_OUTPUT (1024 * 1024)
+/* No more queries are taken from a client while this much of its output
+ * waits: cache hits are answered at once and never count as pending, so
+ * without it one connection could fill TCP_MAX_OUTPUT before its write
+ * deadline, and every connection at once. */
+#define TCP_READ_OUTPUT (64 * 1024)
 /* Connections per client are counted in a fixed table under a keyed hash:
  * clients that share a slot share the cap, which an attacker cannot aim. */
 #define TCP_CLIENT_SLOTS 4096u
@@ -214,13 +219,15 @@ tcp_idle_again(struct tcp_conn *tc)
 
 /* Reading stops while the engine holds as many of this client's queries
  * as it may (so one connection cannot claim the whole in-flight table),
- * and once the client has half-closed. */
+ * while too much of its output waits, and once the client has
+ * half-closed. */
 static void
 tcp_update_reading(struct tcp_conn *tc)
 {
 	if (tcp_is_open(tc))
 		stream_reading(&tc->sc, !tc->paused && !tc->eof &&
 					    tc->pending < tc->lt->opts.max_pending &&
+					    tc->sc.out.len < TCP_READ_OUTPUT &&
 					    tc->rlen < sizeof(tc->rbuf));
 }
 
@@ -261,7 +268,7 @@ tcp_parse(struct tcp_conn *tc)
 	tc->refs++;
 	size_t off = 0;
 	while (tcp_is_open(tc) && !tc->paused && tc->pending < tc->lt->opts.max_pending &&
-	       tc->rlen - off >= 2) {
+	       tc->sc.out.len < TCP_READ_OUTPUT && tc->rlen - off >= 2) {
 		size_t flen = wire_get16(tc->rbuf + off);
 		if (flen < WIRE_HEADER_LEN || flen > TCP_MAX_QUERY) {
 			tcp_close(tc, false);
@@ -390,7 +397,11 @@ tcp_writable(struct stream_conn *sc, size_t written)
 
 	tc->written += written;
 	tcp_idle_again(tc);
-	tcp_finish(tc);
+	/* Room again for answers: take the queries that waited. */
+	if (sc->out.len < TCP_READ_OUTPUT && !ev_is_active(&tc->resume))
+		tcp_parse(tc);
+	else
+		tcp_finish(tc);
 }
 
 static void

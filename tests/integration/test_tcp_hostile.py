@@ -267,3 +267,47 @@ def test_connections_per_client_capped(start_mxcached, testnet):
             s.close()
     st = res.stats()
     assert st["tcp.rejected"] == 1 and st["tcp.accepted"] == 4, st
+
+
+# --------------------------------------------------------------- output bound
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+@pytest.mark.load
+def test_cached_answers_stop_being_read_while_output_waits(start_mxcached, testnet):
+    """Cache hits are answered at once and never count as pending: a client
+    that pipelines thousands of them and reads nothing must not make the
+    daemon buffer up to its 1 MiB output cap per connection. Taking
+    queries stops while 64 KiB of its output wait."""
+    conns, queries = 20, 3000
+    res = start_mxcached("--tcp-write-timeout", "60000")
+    _warm(res)
+    before = _rss_kib(res.proc.pid)
+    stuck = []
+    try:
+        for _ in range(conns):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(TIMEOUT)
+            s.connect((res.addr, res.port))
+            s.setblocking(False)
+            frames = b"".join(tcp_frame(make_query(BIG, "TXT", id=i)) for i in range(queries))
+            try:
+                s.sendall(frames)  # as much as the daemon takes; it stops reading
+            except BlockingIOError:
+                pass
+            stuck.append(s)
+        time.sleep(1.0)  # what the daemon buffers, it has buffered by now
+        grown = _rss_kib(res.proc.pid) - before
+        assert _served(res), "a new client is not served beside the stuck ones"
+    finally:
+        for s in stuck:
+            s.close()
+    print(f"\n{conns} connections x {queries} cached 2 KB answers, none read: "
+          f"RSS grew {grown} KiB")
+    # 64 KiB plus one answer each, and allocator slack; 1 MiB each before.
+    assert grown < conns * 200, f"RSS grew {grown} KiB for {conns} stuck connections"

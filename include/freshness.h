@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "upstream.h"
+#include "resolver.h"
 
 /* A hit at now_ms on an entry stored at stored_ms and expiring at
  * expires_ms refreshes it when the entry is worth keeping warm and the
@@ -20,7 +20,7 @@ bool freshness_refresh_due(uint64_t stored_ms, uint64_t expires_ms, uint64_t now
 
 /* The lane a refresh asks: not the one that fetched the entry, whose
  * message cache would hand back the same ageing copy. */
-enum upstream_lane freshness_refresh_lane(enum upstream_lane fetched_by);
+enum resolver_lane freshness_refresh_lane(enum resolver_lane fetched_by);
 
 enum freshness_outcome {
 	FRESHNESS_ANSWER, /* cache it, answer the clients */

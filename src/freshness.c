@@ -13,10 +13,10 @@ freshness_refresh_due(uint64_t stored_ms, uint64_t expires_ms, uint64_t now_ms, 
 	return (expires_ms - now_ms) * 10 <= expires_ms - stored_ms;
 }
 
-enum upstream_lane
-freshness_refresh_lane(enum upstream_lane fetched_by)
+enum resolver_lane
+freshness_refresh_lane(enum resolver_lane fetched_by)
 {
-	return fetched_by == UPSTREAM_MAIN ? UPSTREAM_SPARE : UPSTREAM_MAIN;
+	return fetched_by == RESOLVER_MAIN ? RESOLVER_SPARE : RESOLVER_MAIN;
 }
 
 enum freshness_outcome

@@ -305,7 +305,8 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("out of memory");
 	if (!(d->up = upstream_new(d->loop, &d->cfg.upstream, err, sizeof(err))))
 		log_fatal("%s", err);
-	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, d->up, d->acl, &d->stats)))
+	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, upstream_resolver(d->up), d->acl,
+				&d->stats)))
 		log_fatal("out of memory");
 	/* Every lookup in flight pins at most one zone; a second's worth of
 	 * background starts may pin more. */

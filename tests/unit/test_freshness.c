@@ -33,16 +33,16 @@ static void
 refresh_asks_the_other_lane(void **state)
 {
 	(void)state;
-	assert_int_equal(freshness_refresh_lane(UPSTREAM_MAIN), UPSTREAM_SPARE);
-	assert_int_equal(freshness_refresh_lane(UPSTREAM_SPARE), UPSTREAM_MAIN);
+	assert_int_equal(freshness_refresh_lane(RESOLVER_MAIN), RESOLVER_SPARE);
+	assert_int_equal(freshness_refresh_lane(RESOLVER_SPARE), RESOLVER_MAIN);
 	/* Alternating, consecutive refreshes of one name use both lanes. */
-	enum upstream_lane lane = UPSTREAM_MAIN;
+	enum resolver_lane lane = RESOLVER_MAIN;
 	for (int i = 0; i < 4; i++) {
-		enum upstream_lane next = freshness_refresh_lane(lane);
+		enum resolver_lane next = freshness_refresh_lane(lane);
 		assert_int_not_equal(next, lane);
 		lane = next;
 	}
-	assert_int_equal(lane, UPSTREAM_MAIN);
+	assert_int_equal(lane, RESOLVER_MAIN);
 }
 
 static void

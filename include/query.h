@@ -26,6 +26,7 @@ struct acl;
 struct stats;
 struct query_engine;
 struct query_client;
+struct inflight_table;
 
 struct query_client_ops {
 	/* Sends one reply (the transport adds its own framing). */
@@ -104,6 +105,9 @@ void query_handle(struct query_engine *qe, struct query_client *client, const st
 		  const uint8_t *pkt, size_t len);
 
 size_t query_inflight(const struct query_engine *qe);
+
+/* The in-flight table (include/inflight.h): tests run its timers. */
+struct inflight_table *query_table(const struct query_engine *qe);
 
 /* Clients waiting for an upstream answer, all lookups together. */
 size_t query_waiting(const struct query_engine *qe);

@@ -125,6 +125,12 @@ query_inflight(const struct query_engine *qe)
 	return inflight_count(qe->table);
 }
 
+struct inflight_table *
+query_table(const struct query_engine *qe)
+{
+	return qe->table;
+}
+
 size_t
 query_waiting(const struct query_engine *qe)
 {

@@ -1,7 +1,8 @@
 /*
  * mxcached: wires the modules together and runs the loop.
  *
- *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, upstream) -> client
+ *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, inflight) -> reply -> client
+ *                                  `-> resolver: upstream (libunbound)
  *                                  `-> chaser (MX answers) -> query_prefetch
  *   control (JSON socket) -> stats, cache, route
  *

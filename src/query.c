@@ -72,9 +72,6 @@ static void query_expire(void *arg, struct inflight *f);
 static uint64_t query_orphan_ms(const struct query_engine *qe);
 static size_t query_prepare(struct query_engine *qe, struct inflight *f,
 			    const struct resolver_result *res);
-static bool query_negative(const uint8_t *wire, size_t len, uint16_t qtype);
-static uint32_t query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len,
-			  bool negative);
 
 static uint64_t
 query_now_ms(void)
@@ -615,8 +612,9 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 	wire_put16(p + 2, (uint16_t)(wire_get16(p + 2) & ~WIRE_AD));
 	if (WIRE_RCODE(wire_get16(p + 2)) == WIRE_SERVFAIL)
 		return len; /* a failure (freshness_outcome), never cached */
-	bool negative = query_negative(p, len, f->key.qtype);
-	uint32_t ttl = query_ttl(qe, p, len, negative);
+	bool negative = freshness_negative(p, len, f->key.qtype);
+	uint32_t ttl = freshness_ttl(p, len, negative, qe->opts.min_ttl, qe->opts.max_ttl,
+				     qe->opts.max_negative_ttl);
 	/* What clients see follows the clamps too (as Unbound's cache-min-ttl):
 	 * an entry kept 600 s must not show TTL 0 for most of its life. */
 	if (negative)
@@ -631,46 +629,4 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 	if (ttl > 0)
 		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
 	return len;
-}
-
-/* NXDOMAIN, or NOERROR without a record of the type asked for at the end
- * of a CNAME chain (NODATA, possibly after CNAMEs): RFC 2308 rules. */
-static bool
-query_negative(const uint8_t *wire, size_t len, uint16_t qtype)
-{
-	unsigned rcode = WIRE_RCODE(wire_get16(wire + 2));
-	struct wire_iter it;
-	struct wire_rr rr;
-
-	if (rcode == WIRE_NXDOMAIN)
-		return true;
-	if (rcode != WIRE_NOERROR || !wire_iter_init(&it, wire, len))
-		return false;
-	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER)
-		if (rr.type == qtype || qtype == WIRE_T_ANY ||
-		    (rr.type != WIRE_T_CNAME && rr.type != WIRE_T_DNAME && rr.type != WIRE_T_RRSIG))
-			return false;
-	return true;
-}
-
-/* How long an answer may be cached: RFC 2308 for negative answers (the
- * SOA's TTL and MINIMUM, and no longer than any CNAME that led there),
- * the smallest record TTL otherwise, within the operator's clamps. */
-static uint32_t
-query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len, bool negative)
-{
-	uint32_t ttl = 0, min = 0;
-
-	if (negative) {
-		if (!wire_negative_ttl(wire, len, &ttl))
-			return 0; /* no SOA: RFC 2308 §5 says do not cache */
-		if (wire_min_ttl(wire, len, &min) && min < ttl)
-			ttl = min;
-		return ttl < qe->opts.max_negative_ttl ? ttl : qe->opts.max_negative_ttl;
-	}
-	if (WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR || !wire_min_ttl(wire, len, &ttl))
-		return 0;
-	if (ttl < qe->opts.min_ttl)
-		ttl = qe->opts.min_ttl;
-	return ttl > qe->opts.max_ttl ? qe->opts.max_ttl : ttl;
 }

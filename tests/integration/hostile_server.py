@@ -21,6 +21,8 @@ is an empty one with TC set; TCP carries it whole. answer_for() gives the
 answer sections a name gets, as dnspython parsed them, for comparison.
 """
 
+import time
+
 import dns.flags
 import dns.message
 import dns.name
@@ -69,7 +71,7 @@ class HostileServer(FaultServer):
             q = dns.message.from_wire(wire)
         except Exception:
             return None
-        self._record(q, transport)
+        self._record(q, transport, time.monotonic())
         if len(q.question) != 1:
             return None
         full = self._full(q)

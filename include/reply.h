@@ -39,7 +39,11 @@ struct reply_source {
 size_t reply_build(const struct wire_query *q, bool tcp, const struct reply_source *src,
 		   reply_additional_fn additional, void *arg, uint8_t *out, size_t cap);
 
-/* The rcode the client sees, for counting. */
-unsigned reply_rcode(const struct reply_source *src);
+/* The rcode the client sees, for counting (inline: every reply asks). */
+static inline unsigned
+reply_rcode(const struct reply_source *src)
+{
+	return src->wire ? WIRE_RCODE(wire_get16(src->wire + 2)) : src->rcode;
+}
 
 #endif

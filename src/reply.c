@@ -35,9 +35,3 @@ reply_build(const struct wire_query *q, bool tcp, const struct reply_source *src
 		len = wire_add_opt(out, len, cap, WIRE_MAX_UDP, q->dnssec_ok, 0);
 	return len;
 }
-
-unsigned
-reply_rcode(const struct reply_source *src)
-{
-	return src->wire ? WIRE_RCODE(wire_get16(src->wire + 2)) : src->rcode;
-}

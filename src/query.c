@@ -42,8 +42,9 @@ static uint64_t query_now_ms(void);
 static bool query_check(struct query_engine *qe, struct query_client *c,
 			const struct sockaddr *peer, const uint8_t *pkt, size_t len,
 			struct wire_query *q, uint64_t start_us);
-static void query_reply(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-			const struct reply_source *src, uint64_t start_us, struct stats_hist *path);
+static inline void query_reply(struct query_engine *qe, struct query_client *c,
+			       const struct wire_query *q, const struct reply_source *src,
+			       uint64_t start_us, struct stats_hist *path);
 static void query_reply_error(struct query_engine *qe, struct query_client *c,
 			      const struct wire_query *q, unsigned rcode, uint64_t start_us);
 static void query_answer_waiter(struct query_engine *qe, struct inflight_waiter *w,
@@ -274,8 +275,9 @@ query_check(struct query_engine *qe, struct query_client *c, const struct sockad
 
 /* Every reply leaves through here: shaped by reply_build, counted by
  * rcode, and its client-facing latency recorded overall and for the path
- * taken (hit or miss; NULL: neither). */
-static void
+ * taken (hit or miss; NULL: neither). Inlined: it is the hit path's
+ * last step, and a call here cost the hit measurably (callgrind). */
+__attribute__((always_inline)) static inline void
 query_reply(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
 	    const struct reply_source *src, uint64_t start_us, struct stats_hist *path)
 {

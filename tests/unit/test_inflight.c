@@ -12,6 +12,7 @@ struct t_tab {
 	struct inflight_table *t;
 	struct inflight *expired;
 	unsigned expiries;
+	struct t_client c[3]; /* outlive the test: teardown frees their waiters */
 };
 
 static void
@@ -32,6 +33,8 @@ t_setup(void **state)
 	assert_non_null(tt->loop = ev_loop_new(EVFLAG_AUTO));
 	assert_non_null(tt->cache = cache_new(1 << 16, t_seed));
 	assert_non_null(tt->t = inflight_new(tt->loop, t_expire, tt));
+	for (size_t i = 0; i < 3; i++)
+		tt->c[i].base.ops = &t_client_ops;
 	*state = tt;
 	return 0;
 }
@@ -133,11 +136,10 @@ test_waiters_in_order(void **state)
 {
 	struct t_tab *tt = *state;
 	struct inflight *f = t_start(tt, "w.example", WIRE_T_A, QUERY_CLIENT, 0);
-	struct t_client c[3];
+	struct t_client *c = tt->c;
 	struct wire_query q = {0};
 
 	for (uint16_t i = 0; i < 3; i++) {
-		c[i].base.ops = &t_client_ops;
 		q.id = i;
 		assert_true(inflight_join(f, &c[i].base, &q, i, 1000 + i, 0));
 	}
@@ -162,13 +164,12 @@ test_timer_follows_oldest_waiter(void **state)
 {
 	struct t_tab *tt = *state;
 	struct inflight *f = t_start(tt, "t.example", WIRE_T_A, QUERY_CLIENT, 10000u * 1000u);
-	struct t_client c = {.base.ops = &t_client_ops};
 	struct wire_query q = {0};
 
 	/* No waiter: the orphan's time after the start. */
 	inflight_arm(f, 10000, 2000);
 	assert_true(fabs(ev_timer_remaining(tt->loop, &f->timer) - 2.0) < 0.01);
-	assert_true(inflight_join(f, &c.base, &q, 0, 10500, 10200));
+	assert_true(inflight_join(f, &tt->c[0].base, &q, 0, 10500, 10200));
 	inflight_arm(f, 10000, 2000);
 	assert_true(fabs(ev_timer_remaining(tt->loop, &f->timer) - 0.2) < 0.01); /* stale time */
 	ev_feed_event(tt->loop, &f->timer, EV_TIMER);

@@ -369,6 +369,76 @@ test_jostle(void **state)
 	t_env_free(t);
 }
 
+/* A tier in front of the fake resolver, as a shared cache would sit: it
+ * answers the names it holds itself (later, when the test says) and
+ * passes every other question on. */
+struct t_tier {
+	struct resolver base;
+	struct resolver *next;
+	const char *holds; /* the one name it has an answer for */
+	struct t_req own[4];
+	size_t n;
+};
+
+static struct resolver_req *
+t_tier_resolve(struct resolver *r, const struct resolver_question *q, resolver_cb cb, void *arg)
+{
+	struct t_tier *tier = (struct t_tier *)r;
+	uint8_t held[WIRE_MAX_NAME];
+	size_t hlen = t_dns_name(tier->holds, held);
+
+	if (q->name_len != hlen || memcmp(q->name, held, hlen) != 0 || tier->n == 4)
+		return resolver_resolve(tier->next, q, cb, arg);
+	tier->own[tier->n] = (struct t_req){.cb = cb, .arg = arg, .live = true};
+	return (struct resolver_req *)&tier->own[tier->n++];
+}
+
+static void
+t_tier_cancel(struct resolver *r, struct resolver_req *req)
+{
+	struct t_tier *tier = (struct t_tier *)r;
+	struct t_req *own = (struct t_req *)req;
+
+	if (own >= tier->own && own < tier->own + 4)
+		own->live = false;
+	else
+		resolver_cancel(tier->next, req);
+}
+
+static const struct resolver_ops t_tier_ops = {.resolve = t_tier_resolve, .cancel = t_tier_cancel};
+
+static void
+test_tier_in_front(void **state)
+{
+	struct t_env *t = t_env_new(NULL);
+	struct t_tier tier = {
+	    .base.ops = &t_tier_ops, .next = &t->fake.base, .holds = "shared.example"};
+	struct t_dns_msg m;
+	(void)state;
+
+	query_free(t->qe);
+	assert_non_null(t->qe =
+			    query_new(t->loop, &t->opts, t->cache, &tier.base, t->acl, &t->stats));
+	t_ask(t, 0, 1, "shared.example", WIRE_T_A, WIRE_RD);
+	assert_int_equal(tier.n, 1);
+	assert_int_equal(t->fake.n, 0); /* recursion never asked */
+	t_dns_a(&m, "shared.example", 300, 0x0a0a0a0a);
+	struct resolver_result res = {.ok = true, .pkt = m.b, .len = m.len};
+	tier.own[0].live = false;
+	tier.own[0].cb(tier.own[0].arg, &res);
+	assert_int_equal(t_rcode(&t->c[0]), WIRE_NOERROR);
+	t_ask(t, 1, 2, "shared.example", WIRE_T_A, WIRE_RD); /* now in the local cache */
+	assert_int_equal(t->c[1].replies, 1);
+	assert_int_equal(tier.n, 1);
+	t_ask(t, 2, 3, "other.example", WIRE_T_A, WIRE_RD); /* passed on */
+	assert_int_equal(tier.n, 1);
+	assert_int_equal(t->fake.n, 1);
+	query_free(t->qe); /* cancels the forwarded lookup through the tier */
+	t->qe = NULL;
+	assert_false(t->fake.reqs[0].live);
+	t_env_free(t);
+}
+
 int
 main(void)
 {
@@ -388,6 +458,7 @@ main(void)
 	    cmocka_unit_test(test_rd0),
 	    cmocka_unit_test(test_zone_share),
 	    cmocka_unit_test(test_jostle),
+	    cmocka_unit_test(test_tier_in_front),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,7 +77,7 @@ test_truncated_gets_no_additional(void **state)
 	struct t_dns_msg m;
 	uint8_t out[WIRE_MAX_MSG + WIRE_OPT_LEN];
 	const char *many[40];
-	char names[39][32];
+	char names[39][48];
 	unsigned calls = 0;
 	struct wire_query q = t_query(1, "big.example.com", WIRE_T_MX, WIRE_RD, false, false);
 	(void)state;

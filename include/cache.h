@@ -33,6 +33,17 @@ struct cache_key {
  * cache hashes and compares; other tables keyed by question reuse it. */
 size_t cache_key_encode(const struct cache_key *key, uint8_t out[CACHE_KEY_MAX]);
 
+/* A key encoded and hashed (with the cache's seed) once per question:
+ * the cache and the in-flight table both look it up by this. */
+struct cache_kbytes {
+	uint8_t bytes[CACHE_KEY_MAX];
+	size_t len;
+	uint64_t hash;
+};
+
+void cache_key_prepare(const struct cache *c, const struct cache_key *key,
+		       struct cache_kbytes *out);
+
 /* Flags stored with an answer (cache_insert's aflags). */
 #define CACHE_ANSWER_SECURE 0x1u     /* DNSSEC-validated */
 #define CACHE_ANSWER_PREFETCHED 0x2u /* fetched before any client asked */
@@ -70,6 +81,10 @@ void cache_free(struct cache *c);
  * entry found on the way is removed and counted. */
 const struct cache_answer *cache_lookup(struct cache *c, const struct cache_key *key,
 					uint64_t now_ms);
+
+/* cache_lookup for a key cache_key_prepare made. */
+const struct cache_answer *cache_lookup_prepared(struct cache *c, const struct cache_kbytes *k,
+						 uint64_t now_ms);
 
 /* The same without counting a hit or a miss or touching the LRU order:
  * for looks the daemon takes on its own behalf. */

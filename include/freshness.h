@@ -1,7 +1,8 @@
 /*
  * freshness: the pipeline's decisions about time and failure, as pure
  * functions (no clock, no state), so the rules are tested on their own:
- * when a hit refreshes its entry, which upstream lane the refresh asks,
+ * how long an answer may be cached (RFC 2308 for negative ones), when a
+ * hit refreshes its entry, which upstream lane the refresh asks,
  * what an upstream result means for the clients waiting on it, and when a
  * waiting client is answered from a stale entry (RFC 8767).
  */
@@ -9,9 +10,21 @@
 #define MXCACHE_FRESHNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "upstream.h"
+#include "resolver.h"
+
+/* NXDOMAIN, or NOERROR without a record of qtype at the end of the
+ * answer's CNAME chain (NODATA): RFC 2308's negative answers. */
+bool freshness_negative(const uint8_t *wire, size_t len, uint16_t qtype);
+
+/* How long an answer (stored form) may be cached, 0 for not at all: for a
+ * negative one, min(SOA TTL, SOA MINIMUM, the chain's TTLs) up to
+ * max_negative_ttl (no SOA: 0, RFC 2308 §5); else the smallest record TTL
+ * within [min_ttl, max_ttl]; rcodes other than NOERROR/NXDOMAIN: 0. */
+uint32_t freshness_ttl(const uint8_t *wire, size_t len, bool negative, uint32_t min_ttl,
+		       uint32_t max_ttl, uint32_t max_negative_ttl);
 
 /* A hit at now_ms on an entry stored at stored_ms and expiring at
  * expires_ms refreshes it when the entry is worth keeping warm and the
@@ -20,7 +33,7 @@ bool freshness_refresh_due(uint64_t stored_ms, uint64_t expires_ms, uint64_t now
 
 /* The lane a refresh asks: not the one that fetched the entry, whose
  * message cache would hand back the same ageing copy. */
-enum upstream_lane freshness_refresh_lane(enum upstream_lane fetched_by);
+enum resolver_lane freshness_refresh_lane(enum resolver_lane fetched_by);
 
 enum freshness_outcome {
 	FRESHNESS_ANSWER, /* cache it, answer the clients */

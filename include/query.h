@@ -1,8 +1,9 @@
 /*
  * query: one question's way through the resolver.
  *
- * parse + validate -> allow list -> cache -> (miss) in-flight table ->
- * upstream -> cache insert -> reply to every client waiting on it.
+ * parse + validate -> allow list -> cache -> (miss) in-flight table
+ * (inflight.h) -> resolver (resolver.h) -> cache insert -> reply
+ * (reply.h) to every client waiting on it.
  * Listeners hand packets in and get replies back through a query_client,
  * which hides whether the client is a UDP peer or a TCP connection.
  */
@@ -20,11 +21,12 @@ struct ev_loop;
 struct ratelimit;
 struct budget;
 struct cache;
-struct upstream;
+struct resolver;
 struct acl;
 struct stats;
 struct query_engine;
 struct query_client;
+struct inflight_table;
 
 struct query_client_ops {
 	/* Sends one reply (the transport adds its own framing). */
@@ -91,7 +93,7 @@ struct query_options {
 };
 
 struct query_engine *query_new(struct ev_loop *loop, const struct query_options *opts,
-			       struct cache *cache, struct upstream *up, const struct acl *acl,
+			       struct cache *cache, struct resolver *res, const struct acl *acl,
 			       struct stats *stats);
 
 /* Answers every waiting client with SERVFAIL and cancels the lookups. */
@@ -103,6 +105,9 @@ void query_handle(struct query_engine *qe, struct query_client *client, const st
 		  const uint8_t *pkt, size_t len);
 
 size_t query_inflight(const struct query_engine *qe);
+
+/* The in-flight table (include/inflight.h): tests run its timers. */
+struct inflight_table *query_table(const struct query_engine *qe);
 
 /* Clients waiting for an upstream answer, all lookups together. */
 size_t query_waiting(const struct query_engine *qe);
@@ -120,6 +125,9 @@ void query_set_ratelimit(struct query_engine *qe, struct ratelimit *rl);
 void query_set_budget(struct query_engine *qe, struct budget *budget);
 
 void query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks);
+
+/* The cache key flags (CACHE_KEY_DO, CACHE_KEY_CD) of what q asks for. */
+uint8_t query_key_flags(const struct wire_query *q);
 
 /* Starts a background lookup for key unless it is cached and fresh or
  * already in flight; no client waits for it, the answer goes to the cache. */

@@ -1,5 +1,6 @@
 /*
- * upstream: recursion (or forwarding) through libunbound, on the libev loop.
+ * upstream: recursion (or forwarding) through libunbound, on the libev loop;
+ * the daemon's implementation of the resolver seam (include/resolver.h).
  *
  * libunbound runs its resolver in a thread; results come back through a
  * pipe that this module watches, so callbacks run on the loop thread.
@@ -17,15 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resolver.h"
+
 struct ev_loop;
 struct upstream;
-struct upstream_req;
-
-enum upstream_lane {
-	UPSTREAM_MAIN,	/* client lookups and the chaser */
-	UPSTREAM_SPARE, /* refreshes of entries the main lane fetched */
-	UPSTREAM_LANES,
-};
 
 struct upstream_options {
 	const char *root_hints;	  /* NULL: libunbound's built-in hints */
@@ -39,18 +35,6 @@ struct upstream_options {
 	size_t cache_bytes; /* libunbound's caches get shares of this */
 	size_t max_lookups; /* lookups we may have in flight at once */
 };
-
-struct upstream_result {
-	bool ok;	    /* false: no answer (timeout, network, internal error) */
-	const uint8_t *pkt; /* the whole answer message; NULL when !ok */
-	size_t len;
-	bool secure;
-	bool bogus;
-	const char *why_bogus;
-	enum upstream_lane lane; /* the lane that answered */
-};
-
-typedef void (*upstream_cb)(void *arg, const struct upstream_result *res);
 
 /* The system root key used when no anchor is given and the root is the real one. */
 #define UPSTREAM_SYSTEM_ANCHOR "/usr/share/dns/root.key"
@@ -68,12 +52,8 @@ bool upstream_start(struct upstream *up, char *err, size_t errlen);
 /* Which trust anchor file is in force ("none" when not validating). */
 const char *upstream_anchor(const struct upstream *up);
 
-/* Starts a lookup; cb runs later on the loop thread, exactly once, unless
- * the request is cancelled first. NULL on failure. */
-struct upstream_req *upstream_resolve(struct upstream *up, enum upstream_lane lane,
-				      const char *name, uint16_t qtype, uint16_t qclass,
-				      upstream_cb cb, void *arg);
-void upstream_cancel(struct upstream *up, struct upstream_req *req);
+/* The engine's view of it: resolve and cancel (see include/resolver.h). */
+struct resolver *upstream_resolver(struct upstream *up);
 
 size_t upstream_in_flight(const struct upstream *up);
 

@@ -112,12 +112,26 @@ cache_find(const struct cache *c, const uint8_t *kbuf, size_t klen, uint64_t has
 	return NULL;
 }
 
+void
+cache_key_prepare(const struct cache *c, const struct cache_key *key, struct cache_kbytes *out)
+{
+	out->len = cache_key_encode(key, out->bytes);
+	out->hash = siphash24(c->seed, out->bytes, out->len);
+}
+
 const struct cache_answer *
 cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms)
 {
-	uint8_t kbuf[CACHE_KEY_MAX];
-	size_t klen = cache_key_encode(key, kbuf);
-	struct cache_entry *e = cache_find(c, kbuf, klen, siphash24(c->seed, kbuf, klen));
+	struct cache_kbytes k;
+
+	cache_key_prepare(c, key, &k);
+	return cache_lookup_prepared(c, &k, now_ms);
+}
+
+const struct cache_answer *
+cache_lookup_prepared(struct cache *c, const struct cache_kbytes *k, uint64_t now_ms)
+{
+	struct cache_entry *e = cache_find(c, k->bytes, k->len, k->hash);
 
 	if (e && e->ans.expires_ms <= now_ms) {
 		if (e->ans.expires_ms + c->stale_ms <= now_ms) {

@@ -109,8 +109,8 @@ chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, siz
 	uint8_t owner[WIRE_MAX_NAME];
 	size_t olen, total, n;
 
-	if (!ch->opts.enabled || ch->opts.max_exchangers == 0 || key->qtype != WIRE_T_MX || key->qclass != WIRE_CLASS_IN ||
-	    WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR ||
+	if (!ch->opts.enabled || ch->opts.max_exchangers == 0 || key->qtype != WIRE_T_MX ||
+	    key->qclass != WIRE_CLASS_IN || WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR ||
 	    !(olen = wire_answer_owner(wire, len, owner)))
 		return;
 	total = wire_mx_list(wire, len, owner, olen, mx, ch->opts.max_exchangers);
@@ -224,13 +224,11 @@ chaser_additional(void *arg, const struct wire_query *q, uint8_t *pkt, size_t le
 	chaser_present(pkt, len, mx, n, present);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-			struct cache_key key = {
-			    .name = mx[i].name,
-			    .name_len = mx[i].name_len,
-			    .qtype = types[t],
-			    .qclass = WIRE_CLASS_IN,
-			    .flags = (uint8_t)((q->dnssec_ok ? CACHE_KEY_DO : 0) |
-					       ((q->flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
+			struct cache_key key = {.name = mx[i].name,
+						.name_len = mx[i].name_len,
+						.qtype = types[t],
+						.qclass = WIRE_CLASS_IN,
+						.flags = query_key_flags(q)};
 			const struct cache_answer *a = cache_peek(ch->cache, &key, now);
 			if (a && WIRE_RCODE(wire_get16(a->wire + 2)) == WIRE_NOERROR &&
 			    !(present[i] & (1u << t)))

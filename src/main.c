@@ -1,7 +1,8 @@
 /*
  * mxcached: wires the modules together and runs the loop.
  *
- *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, upstream) -> client
+ *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, inflight) -> reply -> client
+ *                                  `-> resolver: upstream (libunbound)
  *                                  `-> chaser (MX answers) -> query_prefetch
  *   control (JSON socket) -> stats, cache, route
  *
@@ -309,7 +310,8 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("out of memory");
 	if (!(d->up = upstream_new(d->loop, &d->cfg.upstream, err, sizeof(err))))
 		log_fatal("%s", err);
-	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, d->up, d->acl, &d->stats)))
+	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, upstream_resolver(d->up), d->acl,
+				&d->stats)))
 		log_fatal("out of memory");
 	/* Every lookup in flight pins at most one zone; a second's worth of
 	 * background starts may pin more. */

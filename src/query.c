@@ -6,110 +6,73 @@
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "acl.h"
 #include "budget.h"
 #include "cache.h"
 #include "clock.h"
 #include "freshness.h"
+#include "inflight.h"
 #include "ratelimit.h"
-#include "siphash.h"
+#include "reply.h"
+#include "resolver.h"
 #include "stats.h"
-#include "upstream.h"
 #include "wire.h"
 #include "wire_write.h"
 
-#define QUERY_BUCKETS 4096u
 /* A lookup nobody waits for any more may still fill the cache, up to this
  * many timeouts after it started. */
 #define QUERY_ORPHAN_TIMEOUTS 2
-
-struct query_waiter {
-	struct query_waiter *next;
-	struct query_client *client;
-	uint64_t start_us;
-	uint64_t deadline_ms;
-	uint64_t stale_ms; /* may be answered stale from then on (0: never) */
-	struct wire_query q;
-};
-
-struct query_inflight {
-	struct query_inflight *hnext;
-	struct query_engine *qe;
-	uint64_t hash;
-	uint64_t started_us;
-	struct cache_key key; /* key.name points at name */
-	uint8_t name[WIRE_MAX_NAME];
-	uint8_t kbytes[CACHE_KEY_MAX];
-	size_t klen;
-	struct query_waiter *waiters;
-	struct query_waiter **tail;
-	size_t nwaiters;
-	struct upstream_req *req;
-	enum query_origin origin;
-	uint64_t zone; /* what budget charged this lookup to */
-	/* Every lookup in flight, oldest first: who gives way when full. */
-	struct query_inflight *older, *newer;
-	enum upstream_lane lane;
-	bool no_stale; /* a waiter's stale timer found no stale entry */
-	ev_timer deadline;
-};
 
 struct query_engine {
 	struct ev_loop *loop;
 	struct query_options opts;
 	struct cache *cache;
-	struct upstream *up;
+	struct resolver *res;
+	struct inflight_table *table;
 	const struct acl *acl;
 	struct ratelimit *rl;
-	struct budget *budget;
 	struct stats *stats;
-	uint8_t seed[16];
 	struct query_hooks hooks;
-	size_t ninflight;
-	size_t nbackground;
-	size_t nwaiting;
-	struct query_inflight *oldest, *newest;
-	struct query_inflight *buckets[QUERY_BUCKETS];
 	uint8_t scratch[WIRE_MAX_MSG];
 	uint8_t out[WIRE_MAX_MSG + WIRE_OPT_LEN];
 };
 
 static uint64_t query_now_ms(void);
+static bool query_check(struct query_engine *qe, struct query_client *c,
+			const struct sockaddr *peer, const uint8_t *pkt, size_t len,
+			struct wire_query *q, uint64_t start_us);
+static inline void query_reply(struct query_engine *qe, struct query_client *c,
+			       const struct wire_query *q, const struct reply_source *src,
+			       uint64_t start_us, struct stats_hist *path);
 static void query_reply_error(struct query_engine *qe, struct query_client *c,
 			      const struct wire_query *q, unsigned rcode, uint64_t start_us);
-static void query_reply_answer(struct query_engine *qe, struct query_client *c,
-			       const struct wire_query *q, const uint8_t *wire, size_t len,
-			       uint32_t age, bool secure);
-static void query_account(struct query_engine *qe, const struct query_client *c, uint64_t start_us,
-			  struct stats_hist *path);
-static struct query_inflight *query_find(struct query_engine *qe, const struct cache_key *key,
-					 uint8_t *kbytes, size_t *klen, uint64_t *hash);
-static void query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
-				const struct cache_answer *a, uint64_t now_ms);
-static void query_answer_waiters(struct query_inflight *f, const uint8_t *wire, size_t len,
-				 bool secure);
-static size_t query_stale(struct query_engine *qe, const struct cache_key *key);
+static void query_answer_waiter(struct query_engine *qe, struct inflight_waiter *w,
+				const uint8_t *wire, size_t len, bool secure);
 static void query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-		       const struct cache_key *key, uint64_t start_us);
-static struct query_inflight *query_start(struct query_engine *qe, const struct cache_key *key,
-					  const uint8_t *kbytes, size_t klen, uint64_t hash,
-					  enum query_origin origin, enum budget_verdict *why);
+		       const struct cache_key *key, const struct cache_kbytes *k,
+		       uint64_t start_us);
+static struct inflight *query_start(struct query_engine *qe, const struct cache_key *key,
+				    const struct cache_kbytes *k, enum query_origin origin,
+				    enum resolver_lane lane, enum budget_verdict *why);
+static enum query_prefetch_result
+query_background(struct query_engine *qe, const struct cache_key *key, const struct cache_kbytes *k,
+		 enum query_origin origin, enum resolver_lane lane);
+static void query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
+				const struct cache_kbytes *k, const struct cache_answer *a,
+				uint64_t now_ms);
 static bool query_jostle(struct query_engine *qe, uint64_t now_us);
 static enum stats_servfail query_refuse_start(struct query_engine *qe, enum budget_verdict why);
 static void query_servfail(struct query_engine *qe, const struct cache_key *key,
 			   enum stats_servfail why, const char *detail, size_t clients);
-static void query_unlink(struct query_engine *qe, struct query_inflight *f);
-static void query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure);
-static void query_upstream_done(void *arg, const struct upstream_result *res);
-static size_t query_prepare(struct query_engine *qe, struct query_inflight *f,
-			    const struct upstream_result *res);
-static bool query_negative(const uint8_t *wire, size_t len, uint16_t qtype);
-static uint32_t query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len,
-			  bool negative);
-static void query_deadline(struct ev_loop *loop, ev_timer *w, int revents);
-static void query_arm(struct query_inflight *f, uint64_t now_ms);
+static void query_finish(struct query_engine *qe, struct inflight *f, const uint8_t *wire,
+			 size_t len, bool secure, bool fresh);
+static size_t query_stale(struct query_engine *qe, const struct cache_key *key);
+static void query_resolved(void *arg, const struct resolver_result *res);
+static void query_expire(void *arg, struct inflight *f);
+static uint64_t query_orphan_ms(const struct query_engine *qe);
+static size_t query_prepare(struct query_engine *qe, struct inflight *f,
+			    const struct resolver_result *res);
 
 static uint64_t
 query_now_ms(void)
@@ -119,20 +82,20 @@ query_now_ms(void)
 
 struct query_engine *
 query_new(struct ev_loop *loop, const struct query_options *opts, struct cache *cache,
-	  struct upstream *up, const struct acl *acl, struct stats *stats)
+	  struct resolver *res, const struct acl *acl, struct stats *stats)
 {
 	struct query_engine *qe = calloc(1, sizeof(*qe));
 
 	if (!qe)
 		return NULL;
-	if (getrandom(qe->seed, sizeof(qe->seed), 0) != (ssize_t)sizeof(qe->seed)) {
+	if (!(qe->table = inflight_new(loop, query_expire, qe))) {
 		free(qe);
 		return NULL;
 	}
 	qe->loop = loop;
 	qe->opts = *opts;
 	qe->cache = cache;
-	qe->up = up;
+	qe->res = res;
 	qe->acl = acl;
 	qe->stats = stats;
 	return qe;
@@ -141,29 +104,35 @@ query_new(struct ev_loop *loop, const struct query_options *opts, struct cache *
 void
 query_free(struct query_engine *qe)
 {
+	struct inflight *f;
+
 	if (!qe)
 		return;
-	for (size_t b = 0; b < QUERY_BUCKETS; b++) {
-		struct query_inflight *f, *next;
-		for (f = qe->buckets[b]; f; f = next) {
-			next = f->hnext;
-			upstream_cancel(qe->up, f->req);
-			query_finish(f, NULL, 0, false);
-		}
+	while ((f = inflight_oldest(qe->table))) {
+		resolver_cancel(qe->res, f->req);
+		f->req = NULL;
+		query_finish(qe, f, NULL, 0, false, false);
 	}
+	inflight_free(qe->table);
 	free(qe);
 }
 
 size_t
 query_inflight(const struct query_engine *qe)
 {
-	return qe->ninflight;
+	return inflight_count(qe->table);
+}
+
+struct inflight_table *
+query_table(const struct query_engine *qe)
+{
+	return qe->table;
 }
 
 size_t
 query_waiting(const struct query_engine *qe)
 {
-	return qe->nwaiting;
+	return inflight_waiting(qe->table);
 }
 
 bool
@@ -193,34 +162,7 @@ query_set_ratelimit(struct query_engine *qe, struct ratelimit *rl)
 void
 query_set_budget(struct query_engine *qe, struct budget *budget)
 {
-	qe->budget = budget;
-}
-
-static void
-query_reply_error(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-		  unsigned rcode, uint64_t start_us)
-{
-	size_t len = wire_error_reply(q, rcode, qe->out, sizeof(qe->out));
-
-	if (!c->internal)
-		stats_count_rcode(qe->stats, rcode);
-	if (len)
-		c->ops->deliver(c, qe->out, len);
-	query_account(qe, c, start_us, NULL);
-}
-
-/* Client-facing latency, overall and for the path taken (hit or miss). */
-static void
-query_account(struct query_engine *qe, const struct query_client *c, uint64_t start_us,
-	      struct stats_hist *path)
-{
-	uint64_t us = clock_us() - start_us;
-
-	if (c->internal)
-		return;
-	stats_hist_add(&qe->stats->latency, us);
-	if (path)
-		stats_hist_add(path, us);
+	inflight_set_budget(qe->table, budget);
 }
 
 void
@@ -229,107 +171,41 @@ query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks)
 	qe->hooks = *hooks;
 }
 
-/*
- * A stored answer made this client's: its ID, flags and question case,
- * TTLs aged by the time in cache, DNSSEC AD only when asked for (RFC 6840
- * §5.7), cut to the size it can take, and OPT only if it sent one.
- */
-static void
-query_reply_answer(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-		   const uint8_t *wire, size_t len, uint32_t age, bool secure)
+uint8_t
+query_key_flags(const struct wire_query *q)
 {
-	uint8_t *out = qe->out;
-	uint16_t flags = (uint16_t)(WIRE_QR | WIRE_RA | (wire_get16(wire + 2) & 0xfu) |
-				    (q->flags & (WIRE_RD | WIRE_CD)));
-
-	if (secure && (q->dnssec_ok || (q->flags & WIRE_AD)))
-		flags |= WIRE_AD;
-	memcpy(out, wire, len);
-	wire_put16(out, q->id);
-	wire_put16(out + 2, flags);
-	if (len >= (size_t)WIRE_HEADER_LEN + q->qname_len)
-		memcpy(out + WIRE_HEADER_LEN, q->qname, q->qname_len);
-	if (age > 0)
-		wire_age_ttls(out, len, age);
-	size_t limit = wire_reply_limit(q, c->tcp) - (q->edns ? WIRE_OPT_LEN : 0);
-	len = wire_truncate(out, len, limit);
-	if (qe->hooks.additional && !(wire_get16(out + 2) & WIRE_TC))
-		len = qe->hooks.additional(qe->hooks.arg, q, out, len, limit);
-	if (q->edns)
-		len = wire_add_opt(out, len, sizeof(qe->out), WIRE_MAX_UDP, q->dnssec_ok, 0);
-	if (!c->internal)
-		stats_count_rcode(qe->stats, WIRE_RCODE(flags));
-	c->ops->deliver(c, out, len);
+	return (uint8_t)((q->dnssec_ok ? CACHE_KEY_DO : 0) |
+			 ((q->flags & WIRE_CD) ? CACHE_KEY_CD : 0));
 }
 
 void
 query_handle(struct query_engine *qe, struct query_client *c, const struct sockaddr *peer,
 	     const uint8_t *pkt, size_t len)
 {
-	static const unsigned verdict_rcode[] = {
-	    [WIRE_BAD_FORMAT] = WIRE_FORMERR,
-	    [WIRE_BAD_OPCODE] = WIRE_NOTIMP,
-	    [WIRE_BAD_VERSION] = WIRE_BADVERS,
-	};
 	struct wire_query q;
+	struct cache_kbytes k;
 	uint64_t start_us = clock_us();
 
-	if (qe->rl && !c->tcp && !c->internal && !ratelimit_allow(qe->rl, peer, start_us / 1000u)) {
-		qe->stats->ratelimited++;
+	if (!query_check(qe, c, peer, pkt, len, &q, start_us))
 		return;
-	}
-	enum wire_verdict v = wire_parse_query(pkt, len, &q);
-
-	if (v == WIRE_DROP) {
-		qe->stats->dropped++;
-		return;
-	}
-	if (!c->internal)
-		stats_count_query(qe->stats, q.qtype, c->tcp);
-	if (!acl_allows(qe->acl, peer)) {
-		/* A stranger's malformed packet gets nothing: no reflection. */
-		if (v != WIRE_OK) {
-			qe->stats->dropped++;
-			return;
-		}
-		qe->stats->refused++;
-		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
-		return;
-	}
-	if (v != WIRE_OK) {
-		query_reply_error(qe, c, &q, verdict_rcode[v], start_us);
-		return;
-	}
-	switch (q.qtype) {
-	case WIRE_T_AXFR:
-	case WIRE_T_IXFR:
-	case WIRE_T_MAILA:
-	case WIRE_T_MAILB:
-		query_reply_error(qe, c, &q, WIRE_NOTIMP, start_us);
-		return;
-	default:
-		break;
-	}
-	if (q.qclass != WIRE_CLASS_IN) {
-		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
-		return;
-	}
 
 	struct cache_key key = {.name = q.qname,
 				.name_len = q.qname_len,
 				.qtype = q.qtype,
 				.qclass = q.qclass,
-				.flags = (uint8_t)((q.dnssec_ok ? CACHE_KEY_DO : 0) |
-						   ((q.flags & WIRE_CD) ? CACHE_KEY_CD : 0))};
+				.flags = query_key_flags(&q)};
 	uint64_t now = start_us / 1000u;
-	const struct cache_answer *a = cache_lookup(qe->cache, &key, now);
+	cache_key_prepare(qe->cache, &key, &k);
+	const struct cache_answer *a = cache_lookup_prepared(qe->cache, &k, now);
 	if (a) {
-		query_reply_answer(qe, c, &q, a->wire, a->len,
-				   (uint32_t)((now - a->stored_ms) / 1000u), a->secure);
-		query_account(qe, c, start_us, &qe->stats->latency_hit);
+		struct reply_source src = {.wire = a->wire,
+					   .len = a->len,
+					   .age = (uint32_t)((now - a->stored_ms) / 1000u),
+					   .secure = a->secure};
+		query_reply(qe, c, &q, &src, start_us, &qe->stats->latency_hit);
 		if (a->prefetched && !c->internal)
 			qe->stats->prefetch_hits++;
-		query_maybe_refresh(qe, &key, a, now);
+		query_maybe_refresh(qe, &key, &k, a, now);
 		return;
 	}
 	/* RD=0 asks for what we hold, not for recursion (RFC 1034 §4.3.1):
@@ -339,20 +215,117 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 		query_reply_error(qe, c, &q, WIRE_REFUSED, start_us);
 		return;
 	}
-	query_join(qe, c, &q, &key, start_us);
+	query_join(qe, c, &q, &key, &k, start_us);
+}
+
+/* The front door: rate limit, parse, allow list, what we do not serve.
+ * false: the packet was answered (or dropped) here. */
+static bool
+query_check(struct query_engine *qe, struct query_client *c, const struct sockaddr *peer,
+	    const uint8_t *pkt, size_t len, struct wire_query *q, uint64_t start_us)
+{
+	static const unsigned verdict_rcode[] = {
+	    [WIRE_BAD_FORMAT] = WIRE_FORMERR,
+	    [WIRE_BAD_OPCODE] = WIRE_NOTIMP,
+	    [WIRE_BAD_VERSION] = WIRE_BADVERS,
+	};
+
+	if (qe->rl && !c->tcp && !c->internal && !ratelimit_allow(qe->rl, peer, start_us / 1000u)) {
+		qe->stats->ratelimited++;
+		return false;
+	}
+	enum wire_verdict v = wire_parse_query(pkt, len, q);
+
+	if (v == WIRE_DROP) {
+		qe->stats->dropped++;
+		return false;
+	}
+	if (!c->internal)
+		stats_count_query(qe->stats, q->qtype, c->tcp);
+	if (!acl_allows(qe->acl, peer)) {
+		/* A stranger's malformed packet gets nothing: no reflection. */
+		if (v != WIRE_OK) {
+			qe->stats->dropped++;
+			return false;
+		}
+		qe->stats->refused++;
+		query_reply_error(qe, c, q, WIRE_REFUSED, start_us);
+		return false;
+	}
+	if (v != WIRE_OK) {
+		query_reply_error(qe, c, q, verdict_rcode[v], start_us);
+		return false;
+	}
+	switch (q->qtype) {
+	case WIRE_T_AXFR:
+	case WIRE_T_IXFR:
+	case WIRE_T_MAILA:
+	case WIRE_T_MAILB:
+		query_reply_error(qe, c, q, WIRE_NOTIMP, start_us);
+		return false;
+	default:
+		break;
+	}
+	if (q->qclass != WIRE_CLASS_IN) {
+		query_reply_error(qe, c, q, WIRE_REFUSED, start_us);
+		return false;
+	}
+	return true;
+}
+
+/* Every reply leaves through here: shaped by reply_build, counted by
+ * rcode, and its client-facing latency recorded overall and for the path
+ * taken (hit or miss; NULL: neither). Inlined: it is the hit path's
+ * last step, and a call here cost the hit measurably (callgrind). */
+__attribute__((always_inline)) static inline void
+query_reply(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
+	    const struct reply_source *src, uint64_t start_us, struct stats_hist *path)
+{
+	size_t len = reply_build(q, c->tcp, src, qe->hooks.additional, qe->hooks.arg, qe->out,
+				 sizeof(qe->out));
+
+	if (!c->internal)
+		stats_count_rcode(qe->stats, reply_rcode(src));
+	if (len)
+		c->ops->deliver(c, qe->out, len);
+	if (c->internal)
+		return;
+	uint64_t us = clock_us() - start_us;
+	stats_hist_add(&qe->stats->latency, us);
+	if (path)
+		stats_hist_add(path, us);
+}
+
+static void
+query_reply_error(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
+		  unsigned rcode, uint64_t start_us)
+{
+	struct reply_source src = {.rcode = rcode};
+
+	query_reply(qe, c, q, &src, start_us, NULL);
+}
+
+/* One waiter's reply: the answer (wire) or SERVFAIL (wire NULL). */
+static void
+query_answer_waiter(struct query_engine *qe, struct inflight_waiter *w, const uint8_t *wire,
+		    size_t len, bool secure)
+{
+	struct reply_source src = {
+	    .wire = wire, .len = len, .secure = secure, .rcode = WIRE_SERVFAIL};
+
+	query_reply(qe, w->client, &w->q, &src, w->start_us,
+		    wire ? &qe->stats->latency_miss : NULL);
+	inflight_waiter_free(w);
 }
 
 /* Adds the client to the lookup already running for this question, or
  * starts one. */
 static void
 query_join(struct query_engine *qe, struct query_client *c, const struct wire_query *q,
-	   const struct cache_key *key, uint64_t start_us)
+	   const struct cache_key *key, const struct cache_kbytes *k, uint64_t start_us)
 {
-	uint8_t kbytes[CACHE_KEY_MAX];
-	size_t klen;
-	uint64_t hash;
-	struct query_inflight *f = query_find(qe, key, kbytes, &klen, &hash);
-	struct query_waiter *w;
+	struct inflight *f = inflight_find(qe->table, k);
+	uint64_t now_ms = start_us / 1000u;
 
 	if (f && f->nwaiters >= qe->opts.max_waiters) {
 		qe->stats->inflight_overflow++;
@@ -364,73 +337,103 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 		qe->stats->inflight_joined++;
 	} else {
 		enum budget_verdict why = BUDGET_OK;
-		if (qe->ninflight >= qe->opts.max_inflight && !query_jostle(qe, start_us)) {
+		if (inflight_count(qe->table) >= qe->opts.max_inflight &&
+		    !query_jostle(qe, start_us)) {
 			qe->stats->inflight_overflow++;
 			query_servfail(qe, key, STATS_SF_TABLE_FULL, NULL, 1);
 			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 			return;
 		}
-		if (!(f = query_start(qe, key, kbytes, klen, hash, QUERY_CLIENT, &why))) {
+		if (!(f = query_start(qe, key, k, QUERY_CLIENT, RESOLVER_MAIN, &why))) {
 			query_servfail(qe, key, query_refuse_start(qe, why), NULL, 1);
 			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 			return;
 		}
 	}
-	if (!(w = malloc(sizeof(*w))) || !(w->client = c->ops->hold(c))) {
-		free(w);
+	if (!inflight_join(f, c, q, start_us, now_ms + qe->opts.timeout_ms,
+			   freshness_stale_at(now_ms, qe->opts.timeout_ms, qe->opts.stale_client_ms,
+					      qe->opts.serve_stale))) {
 		query_servfail(qe, key, STATS_SF_RESOURCES, NULL, 1);
 		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 		return;
 	}
-	w->q = *q;
-	w->next = NULL;
-	w->start_us = start_us;
-	w->deadline_ms = start_us / 1000u + qe->opts.timeout_ms;
-	w->stale_ms = freshness_stale_at(start_us / 1000u, qe->opts.timeout_ms,
-					 qe->opts.stale_client_ms, qe->opts.serve_stale);
-	*f->tail = w;
-	f->tail = &w->next;
-	qe->nwaiting++;
-	if (f->nwaiters++ == 0)
-		query_arm(f, start_us / 1000u);
+	if (f->nwaiters == 1)
+		inflight_arm(f, now_ms, query_orphan_ms(qe));
 }
 
-/* The lookup in flight for key, if any; leaves the encoded key and its
- * hash behind for query_start. */
-static struct query_inflight *
-query_find(struct query_engine *qe, const struct cache_key *key, uint8_t *kbytes, size_t *klen,
-	   uint64_t *hash)
+/* A new lookup in the table with its request out. */
+static struct inflight *
+query_start(struct query_engine *qe, const struct cache_key *key, const struct cache_kbytes *k,
+	    enum query_origin origin, enum resolver_lane lane, enum budget_verdict *why)
 {
-	struct query_inflight *f;
+	uint64_t now_us = clock_us();
+	struct inflight *f = inflight_start(qe->table, key, k, origin, now_us, why);
 
-	*klen = cache_key_encode(key, kbytes);
-	*hash = siphash24(qe->seed, kbytes, *klen);
-	for (f = qe->buckets[*hash % QUERY_BUCKETS]; f; f = f->hnext)
-		if (f->hash == *hash && f->klen == *klen && memcmp(f->kbytes, kbytes, *klen) == 0)
-			return f;
-	return NULL;
+	if (!f)
+		return NULL;
+	f->lane = lane;
+	struct resolver_question rq = {.name = f->name,
+				       .name_len = f->key.name_len,
+				       .qtype = key->qtype,
+				       .qclass = key->qclass,
+				       .flags = key->flags,
+				       .lane = lane};
+	if (!(f->req = resolver_resolve(qe->res, &rq, query_resolved, f))) {
+		inflight_remove(f, now_us / 1000u);
+		return NULL;
+	}
+	qe->stats->upstream_queries++;
+	return f;
 }
 
 enum query_prefetch_result
 query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_origin origin)
 {
-	uint8_t kbytes[CACHE_KEY_MAX];
-	size_t klen;
-	uint64_t hash;
-	struct query_inflight *f;
+	struct cache_kbytes k;
+	const struct cache_answer *a = cache_peek(qe->cache, key, query_now_ms());
+	enum resolver_lane lane = RESOLVER_MAIN;
 
-	if (origin != QUERY_REFRESH && cache_peek(qe->cache, key, query_now_ms()))
+	if (origin != QUERY_REFRESH && a)
 		return QUERY_PREFETCH_CACHED;
-	if (query_find(qe, key, kbytes, &klen, &hash))
-		return QUERY_PREFETCH_RUNNING;
-	if (qe->nbackground >= qe->opts.max_background || qe->ninflight >= qe->opts.max_inflight)
-		return QUERY_PREFETCH_FULL;
+	if (origin == QUERY_REFRESH)
+		lane = freshness_refresh_lane(a && a->spare ? RESOLVER_SPARE : RESOLVER_MAIN);
+	cache_key_prepare(qe->cache, key, &k);
+	return query_background(qe, key, &k, origin, lane);
+}
+
+/* A lookup no client waits for: the answer goes to the cache. */
+static enum query_prefetch_result
+query_background(struct query_engine *qe, const struct cache_key *key, const struct cache_kbytes *k,
+		 enum query_origin origin, enum resolver_lane lane)
+{
+	struct inflight *f;
 	enum budget_verdict why = BUDGET_OK;
-	if (!(f = query_start(qe, key, kbytes, klen, hash, origin, &why)))
+
+	if (inflight_find(qe->table, k))
+		return QUERY_PREFETCH_RUNNING;
+	if (inflight_background(qe->table) >= qe->opts.max_background ||
+	    inflight_count(qe->table) >= qe->opts.max_inflight)
+		return QUERY_PREFETCH_FULL;
+	if (!(f = query_start(qe, key, k, origin, lane, &why)))
 		return why == BUDGET_ZONE_FULL || why == BUDGET_ZONE_RATE ? QUERY_PREFETCH_ZONE
 									  : QUERY_PREFETCH_FULL;
-	query_arm(f, query_now_ms());
+	inflight_arm(f, query_now_ms(), query_orphan_ms(qe));
 	return QUERY_PREFETCH_STARTED;
+}
+
+/* A hit in the last tenth of the TTL of an entry worth keeping warm asks
+ * the authorities again in the background, on the lane that did not fetch
+ * it, so a popular MX never goes cold; clients get the old entry meanwhile. */
+static void
+query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
+		    const struct cache_kbytes *k, const struct cache_answer *a, uint64_t now_ms)
+{
+	if (!qe->opts.refresh || !freshness_refresh_due(a->stored_ms, a->expires_ms, now_ms,
+							key->qtype == WIRE_T_MX || a->prefetched))
+		return;
+	enum resolver_lane lane = freshness_refresh_lane(a->spare ? RESOLVER_SPARE : RESOLVER_MAIN);
+	if (query_background(qe, key, k, QUERY_REFRESH, lane) == QUERY_PREFETCH_STARTED)
+		qe->stats->refreshes++;
 }
 
 /* Unbound's jostle: with the table full, the oldest lookup, once it has
@@ -440,15 +443,15 @@ query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_
 static bool
 query_jostle(struct query_engine *qe, uint64_t now_us)
 {
-	struct query_inflight *f = qe->oldest;
+	struct inflight *f = inflight_oldest(qe->table);
 
 	if (!f || now_us - f->started_us < (uint64_t)qe->opts.jostle_ms * 1000u)
 		return false;
 	qe->stats->inflight_jostled++;
-	upstream_cancel(qe->up, f->req);
+	resolver_cancel(qe->res, f->req);
 	f->req = NULL;
 	query_servfail(qe, &f->key, STATS_SF_JOSTLED, NULL, f->nwaiters);
-	query_finish(f, NULL, 0, false);
+	query_finish(qe, f, NULL, 0, false, false);
 	return true;
 }
 
@@ -479,125 +482,20 @@ query_refuse_start(struct query_engine *qe, enum budget_verdict why)
 	}
 }
 
-/* A hit in the last tenth of the TTL of an entry worth keeping warm asks
- * the authorities again in the background (query_start picks the lane),
- * so a popular MX never goes cold; clients get the old entry meanwhile. */
+/* Answers every waiter (SERVFAIL when wire is NULL) and ends the lookup;
+ * a fresh answer is then shown to the answered hook: the chaser's work
+ * never delays a client. */
 static void
-query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
-		    const struct cache_answer *a, uint64_t now_ms)
+query_finish(struct query_engine *qe, struct inflight *f, const uint8_t *wire, size_t len,
+	     bool secure, bool fresh)
 {
-	if (!qe->opts.refresh || !freshness_refresh_due(a->stored_ms, a->expires_ms, now_ms,
-							key->qtype == WIRE_T_MX || a->prefetched))
-		return;
-	if (query_prefetch(qe, key, QUERY_REFRESH) == QUERY_PREFETCH_STARTED)
-		qe->stats->refreshes++;
-}
+	struct inflight_waiter *w;
 
-static struct query_inflight *
-query_start(struct query_engine *qe, const struct cache_key *key, const uint8_t *kbytes,
-	    size_t klen, uint64_t hash, enum query_origin origin, enum budget_verdict *why)
-{
-	struct query_inflight *f;
-	char text[WIRE_NAME_TEXT_MAX];
-	uint64_t now_us = clock_us(), zone = 0;
-	bool background = origin != QUERY_CLIENT;
-
-	if (qe->budget) {
-		zone = budget_zone(qe->budget, key->name, key->name_len);
-		if ((*why = budget_acquire(qe->budget, zone, background, now_us / 1000u)) !=
-		    BUDGET_OK)
-			return NULL;
-	}
-	if (!(f = calloc(1, sizeof(*f))))
-		goto fail;
-	memcpy(f->name, key->name, key->name_len);
-	wire_name_lower(f->name, key->name_len);
-	f->key = *key;
-	f->key.name = f->name;
-	memcpy(f->kbytes, kbytes, klen);
-	f->klen = klen;
-	f->hash = hash;
-	f->qe = qe;
-	f->tail = &f->waiters;
-	f->origin = origin;
-	f->zone = zone;
-	f->started_us = now_us;
-	f->lane = UPSTREAM_MAIN;
-	if (origin == QUERY_REFRESH) {
-		const struct cache_answer *a = cache_peek(qe->cache, key, now_us / 1000u);
-		f->lane = freshness_refresh_lane(a && a->spare ? UPSTREAM_SPARE : UPSTREAM_MAIN);
-	}
-	if (!wire_name_to_text(f->name, key->name_len, text, sizeof(text)) ||
-	    !(f->req = upstream_resolve(qe->up, f->lane, text, key->qtype, key->qclass,
-					query_upstream_done, f)))
-		goto fail;
-	qe->stats->upstream_queries++;
-	ev_init(&f->deadline, query_deadline);
-	f->deadline.data = f;
-	f->hnext = qe->buckets[hash % QUERY_BUCKETS];
-	qe->buckets[hash % QUERY_BUCKETS] = f;
-	f->older = qe->newest;
-	*(qe->newest ? &qe->newest->newer : &qe->oldest) = f;
-	qe->newest = f;
-	qe->ninflight++;
-	if (background)
-		qe->nbackground++;
-	return f;
-fail:
-	free(f);
-	if (qe->budget)
-		budget_release(qe->budget, zone, background, now_us / 1000u);
-	return NULL;
-}
-
-static void
-query_unlink(struct query_engine *qe, struct query_inflight *f)
-{
-	struct query_inflight **pp = &qe->buckets[f->hash % QUERY_BUCKETS];
-
-	while (*pp != f)
-		pp = &(*pp)->hnext;
-	*pp = f->hnext;
-	*(f->older ? &f->older->newer : &qe->oldest) = f->newer;
-	*(f->newer ? &f->newer->older : &qe->newest) = f->older;
-	qe->ninflight--;
-	if (f->origin != QUERY_CLIENT)
-		qe->nbackground--;
-	if (qe->budget)
-		budget_release(qe->budget, f->zone, f->origin != QUERY_CLIENT, query_now_ms());
-}
-
-/* Answers every waiter (SERVFAIL when wire is NULL) and frees the lookup. */
-static void
-query_finish(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure)
-{
-	query_answer_waiters(f, wire, len, secure);
-	query_unlink(f->qe, f);
-	free(f);
-}
-
-static void
-query_answer_waiters(struct query_inflight *f, const uint8_t *wire, size_t len, bool secure)
-{
-	struct query_engine *qe = f->qe;
-	struct query_waiter *w, *next;
-
-	ev_timer_stop(qe->loop, &f->deadline);
-	for (w = f->waiters; w; w = next) {
-		next = w->next;
-		if (wire) {
-			query_reply_answer(qe, w->client, &w->q, wire, len, 0, secure);
-			query_account(qe, w->client, w->start_us, &qe->stats->latency_miss);
-		} else {
-			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
-		}
-		w->client->ops->release(w->client);
-		free(w);
-	}
-	qe->nwaiting -= f->nwaiters;
-	f->waiters = NULL;
-	f->tail = &f->waiters;
-	f->nwaiters = 0;
+	while ((w = inflight_pop(f)))
+		query_answer_waiter(qe, w, wire, len, secure);
+	if (fresh && len && qe->hooks.answered)
+		qe->hooks.answered(qe->hooks.arg, &f->key, wire, len, secure);
+	inflight_remove(f, query_now_ms());
 }
 
 /* RFC 8767: when recursion fails, an expired answer (within the stale
@@ -617,10 +515,10 @@ query_stale(struct query_engine *qe, const struct cache_key *key)
 }
 
 static void
-query_upstream_done(void *arg, const struct upstream_result *res)
+query_resolved(void *arg, const struct resolver_result *res)
 {
-	struct query_inflight *f = arg;
-	struct query_engine *qe = f->qe;
+	struct inflight *f = arg;
+	struct query_engine *qe = inflight_owner(f);
 	bool cd = (f->key.flags & CACHE_KEY_CD) != 0;
 	size_t len = 0;
 
@@ -642,27 +540,67 @@ query_upstream_done(void *arg, const struct upstream_result *res)
 		qe->stats->upstream_failures++;
 		if ((len = query_stale(qe, &f->key)) > 0) {
 			qe->stats->stale_served += f->nwaiters;
-			query_finish(f, qe->scratch, len, false);
+			query_finish(qe, f, qe->scratch, len, false, false);
 			return;
 		}
 		query_servfail(qe, &f->key, STATS_SF_UPSTREAM,
 			       res->ok ? "the servers answered SERVFAIL or nothing usable"
-				       : "no answer from any server", f->nwaiters);
+				       : "no answer from any server",
+			       f->nwaiters);
 		break;
 	}
-	query_answer_waiters(f, len ? qe->scratch : NULL, len, secure);
-	/* After the clients had their answer: the chaser's work never delays it. */
-	if (len && qe->hooks.answered)
-		qe->hooks.answered(qe->hooks.arg, &f->key, qe->scratch, len, secure);
-	query_unlink(qe, f);
-	free(f);
+	query_finish(qe, f, len ? qe->scratch : NULL, len, secure, true);
 }
 
-/* Turns libunbound's answer into the stored form (no OPT, DNSSEC records
+/* The lookup's timer: waiters whose stale time or deadline came get a
+ * stale entry or SERVFAIL; with none left, an orphan is given up. */
+static void
+query_expire(void *arg, struct inflight *f)
+{
+	struct query_engine *qe = arg;
+	uint64_t now = query_now_ms();
+
+	if (!f->waiters) {
+		resolver_cancel(qe->res, f->req);
+		f->req = NULL;
+		query_finish(qe, f, NULL, 0, false, false);
+		return;
+	}
+	/* Waiters are in arrival order: the first one with nothing due ends
+	 * the walk. The stale entry is looked up once, when first needed. */
+	size_t stale = 0;
+	bool looked = false;
+	while (f->waiters) {
+		enum freshness_wait due = freshness_waiter(f->waiters->deadline_ms,
+							   f->waiters->stale_ms, now, !f->no_stale);
+		if (due != FRESHNESS_WAIT && !looked) {
+			looked = true;
+			f->no_stale = (stale = query_stale(qe, &f->key)) == 0;
+		}
+		if (due == FRESHNESS_WAIT || (due == FRESHNESS_TRY_STALE && !stale))
+			break;
+		if (due == FRESHNESS_EXPIRED)
+			qe->stats->upstream_timeouts++;
+		if (stale)
+			qe->stats->stale_served++;
+		else
+			query_servfail(qe, &f->key, STATS_SF_DEADLINE, NULL, 1);
+		query_answer_waiter(qe, inflight_pop(f), stale ? qe->scratch : NULL, stale, false);
+	}
+	inflight_arm(f, now, query_orphan_ms(qe));
+}
+
+static uint64_t
+query_orphan_ms(const struct query_engine *qe)
+{
+	return (uint64_t)QUERY_ORPHAN_TIMEOUTS * qe->opts.timeout_ms;
+}
+
+/* Turns the resolver's answer into the stored form (no OPT, DNSSEC records
  * only for DO clients, ID 0) and caches it; returns its length, 0 if the
  * answer is unusable. */
 static size_t
-query_prepare(struct query_engine *qe, struct query_inflight *f, const struct upstream_result *res)
+query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver_result *res)
 {
 	unsigned drop = WIRE_DROP_OPT | ((f->key.flags & CACHE_KEY_DO) ? 0 : WIRE_DROP_DNSSEC);
 	size_t len = wire_copy(res->pkt, res->len, drop, qe->scratch, sizeof(qe->scratch));
@@ -676,8 +614,9 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	wire_put16(p + 2, (uint16_t)(wire_get16(p + 2) & ~WIRE_AD));
 	if (WIRE_RCODE(wire_get16(p + 2)) == WIRE_SERVFAIL)
 		return len; /* a failure (freshness_outcome), never cached */
-	bool negative = query_negative(p, len, f->key.qtype);
-	uint32_t ttl = query_ttl(qe, p, len, negative);
+	bool negative = freshness_negative(p, len, f->key.qtype);
+	uint32_t ttl = freshness_ttl(p, len, negative, qe->opts.min_ttl, qe->opts.max_ttl,
+				     qe->opts.max_negative_ttl);
 	/* What clients see follows the clamps too (as Unbound's cache-min-ttl):
 	 * an entry kept 600 s must not show TTL 0 for most of its life. */
 	if (negative)
@@ -687,118 +626,9 @@ query_prepare(struct query_engine *qe, struct query_inflight *f, const struct up
 	unsigned aflags = (res->secure && !res->bogus) ? CACHE_ANSWER_SECURE : 0;
 	if (f->origin != QUERY_CLIENT && f->key.qtype != WIRE_T_MX)
 		aflags |= CACHE_ANSWER_PREFETCHED;
-	if (res->lane == UPSTREAM_SPARE)
+	if (res->lane == RESOLVER_SPARE)
 		aflags |= CACHE_ANSWER_SPARE;
 	if (ttl > 0)
 		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
 	return len;
-}
-
-/* NXDOMAIN, or NOERROR without a record of the type asked for at the end
- * of a CNAME chain (NODATA, possibly after CNAMEs): RFC 2308 rules. */
-static bool
-query_negative(const uint8_t *wire, size_t len, uint16_t qtype)
-{
-	unsigned rcode = WIRE_RCODE(wire_get16(wire + 2));
-	struct wire_iter it;
-	struct wire_rr rr;
-
-	if (rcode == WIRE_NXDOMAIN)
-		return true;
-	if (rcode != WIRE_NOERROR || !wire_iter_init(&it, wire, len))
-		return false;
-	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER)
-		if (rr.type == qtype || qtype == WIRE_T_ANY ||
-		    (rr.type != WIRE_T_CNAME && rr.type != WIRE_T_DNAME && rr.type != WIRE_T_RRSIG))
-			return false;
-	return true;
-}
-
-/* How long an answer may be cached: RFC 2308 for negative answers (the
- * SOA's TTL and MINIMUM, and no longer than any CNAME that led there),
- * the smallest record TTL otherwise, within the operator's clamps. */
-static uint32_t
-query_ttl(const struct query_engine *qe, const uint8_t *wire, size_t len, bool negative)
-{
-	uint32_t ttl = 0, min = 0;
-
-	if (negative) {
-		if (!wire_negative_ttl(wire, len, &ttl))
-			return 0; /* no SOA: RFC 2308 §5 says do not cache */
-		if (wire_min_ttl(wire, len, &min) && min < ttl)
-			ttl = min;
-		return ttl < qe->opts.max_negative_ttl ? ttl : qe->opts.max_negative_ttl;
-	}
-	if (WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR || !wire_min_ttl(wire, len, &ttl))
-		return 0;
-	if (ttl < qe->opts.min_ttl)
-		ttl = qe->opts.min_ttl;
-	return ttl > qe->opts.max_ttl ? qe->opts.max_ttl : ttl;
-}
-
-/* The timer follows the oldest waiter (its stale time, then its
- * deadline); with none left, the lookup runs on for a while to fill the
- * cache, then is given up. */
-static void
-query_arm(struct query_inflight *f, uint64_t now_ms)
-{
-	uint64_t when =
-	    f->waiters
-		? freshness_waiter_next(f->waiters->deadline_ms, f->waiters->stale_ms, !f->no_stale)
-		: f->started_us / 1000u + (uint64_t)QUERY_ORPHAN_TIMEOUTS * f->qe->opts.timeout_ms;
-	double delay = when > now_ms ? (double)(when - now_ms) / 1000.0 : 0.0;
-
-	ev_timer_stop(f->qe->loop, &f->deadline);
-	ev_timer_set(&f->deadline, delay, 0.0);
-	ev_timer_start(f->qe->loop, &f->deadline);
-}
-
-static void
-query_deadline(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct query_inflight *f = t->data;
-	struct query_engine *qe = f->qe;
-	uint64_t now = query_now_ms();
-
-	(void)loop;
-	(void)revents;
-	if (!f->waiters) {
-		upstream_cancel(qe->up, f->req);
-		f->req = NULL;
-		query_finish(f, NULL, 0, false);
-		return;
-	}
-	/* Waiters are in arrival order: the first one with nothing due ends
-	 * the walk. The stale entry is looked up once, when first needed. */
-	size_t stale = 0;
-	bool looked = false;
-	while (f->waiters) {
-		struct query_waiter *w = f->waiters;
-		enum freshness_wait due =
-		    freshness_waiter(w->deadline_ms, w->stale_ms, now, !f->no_stale);
-		if (due != FRESHNESS_WAIT && !looked) {
-			looked = true;
-			f->no_stale = (stale = query_stale(qe, &f->key)) == 0;
-		}
-		if (due == FRESHNESS_WAIT || (due == FRESHNESS_TRY_STALE && !stale))
-			break;
-		f->waiters = w->next;
-		f->nwaiters--;
-		qe->nwaiting--;
-		if (due == FRESHNESS_EXPIRED)
-			qe->stats->upstream_timeouts++;
-		if (stale) {
-			qe->stats->stale_served++;
-			query_reply_answer(qe, w->client, &w->q, qe->scratch, stale, 0, false);
-			query_account(qe, w->client, w->start_us, &qe->stats->latency_miss);
-		} else {
-			query_servfail(qe, &f->key, STATS_SF_DEADLINE, NULL, 1);
-			query_reply_error(qe, w->client, &w->q, WIRE_SERVFAIL, w->start_us);
-		}
-		w->client->ops->release(w->client);
-		free(w);
-	}
-	if (!f->waiters)
-		f->tail = &f->waiters;
-	query_arm(f, now);
 }

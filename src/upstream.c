@@ -13,6 +13,8 @@
 #include <unbound.h>
 #include <unistd.h>
 
+#include "wire.h"
+
 struct upstream_ctx {
 	struct ub_ctx *ctx;
 	ev_io io;
@@ -20,16 +22,18 @@ struct upstream_ctx {
 };
 
 struct upstream {
-	struct upstream_ctx lanes[UPSTREAM_LANES];
+	struct resolver base; /* first: the engine sees only this */
+	struct upstream_ctx lanes[RESOLVER_LANES];
 	struct ev_loop *loop;
 	size_t in_flight;
 	char *anchor;
 };
 
+/* The resolver's handle (struct resolver_req) is this. */
 struct upstream_req {
 	struct upstream *up;
-	enum upstream_lane lane;
-	upstream_cb cb;
+	enum resolver_lane lane;
+	resolver_cb cb;
 	void *arg;
 	int async_id;
 };
@@ -66,23 +70,36 @@ static const struct upstream_share {
     {"neg-cache-size:", 64, 64, 64u << 10},
 };
 
-static int upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane lane,
+static int upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum resolver_lane lane,
 			      const struct upstream_options *opts, char *err, size_t errlen);
 static int upstream_set(struct ub_ctx *ctx, const char *name, const char *value, char *err,
 			size_t errlen);
 static int upstream_set_table(struct ub_ctx *ctx, const char *const table[][2], size_t n, char *err,
 			      size_t errlen);
-static int upstream_set_sizes(struct ub_ctx *ctx, enum upstream_lane lane,
+static int upstream_set_sizes(struct ub_ctx *ctx, enum resolver_lane lane,
 			      const struct upstream_options *opts, char *err, size_t errlen);
 static int upstream_add_stub(struct ub_ctx *ctx, const char *spec, char *err, size_t errlen);
 static int upstream_choose_anchor(struct upstream *up, const struct upstream_options *opts,
 				  char *err, size_t errlen);
-static int upstream_lane_new(struct upstream *up, enum upstream_lane lane,
+static int upstream_lane_new(struct upstream *up, enum resolver_lane lane,
 			     const struct upstream_options *opts, char *err, size_t errlen);
 static bool upstream_check_file(const char *path, const char *what, char *err, size_t errlen);
-static void upstream_primed(void *arg, const struct upstream_result *res);
+static void upstream_primed(void *arg, const struct resolver_result *res);
 static void upstream_readable(struct ev_loop *loop, ev_io *w, int revents);
 static void upstream_done(void *arg, int err, struct ub_result *result);
+static struct upstream_req *upstream_resolve(struct upstream *up, enum resolver_lane lane,
+					     const char *name, uint16_t qtype, uint16_t qclass,
+					     resolver_cb cb, void *arg);
+static void upstream_cancel(struct upstream *up, struct upstream_req *req);
+static struct resolver_req *upstream_ops_resolve(struct resolver *r,
+						 const struct resolver_question *q, resolver_cb cb,
+						 void *arg);
+static void upstream_ops_cancel(struct resolver *r, struct resolver_req *req);
+
+static const struct resolver_ops upstream_ops = {
+    .resolve = upstream_ops_resolve,
+    .cancel = upstream_ops_cancel,
+};
 
 /* libunbound reads these files at the first lookup and does not cope with
  * a directory or a FIFO there: check now, while errors can be reported. */
@@ -125,14 +142,15 @@ upstream_set_table(struct ub_ctx *ctx, const char *const table[][2], size_t n, c
  * lookup we may have in flight (each may need a few of its own for
  * delegations and keys). */
 static int
-upstream_set_sizes(struct ub_ctx *ctx, enum upstream_lane lane, const struct upstream_options *opts,
+upstream_set_sizes(struct ub_ctx *ctx, enum resolver_lane lane, const struct upstream_options *opts,
 		   char *err, size_t errlen)
 {
 	char value[32];
 
 	for (size_t i = 0; i < sizeof(upstream_shares) / sizeof(upstream_shares[0]); i++) {
 		const struct upstream_share *sh = &upstream_shares[i];
-		size_t bytes = opts->cache_bytes / (lane == UPSTREAM_SPARE ? sh->spare_div : sh->main_div);
+		size_t bytes =
+		    opts->cache_bytes / (lane == RESOLVER_SPARE ? sh->spare_div : sh->main_div);
 		snprintf(value, sizeof(value), "%zu", bytes > sh->min ? bytes : sh->min);
 		if (upstream_set(ctx, sh->option, value, err, errlen) != 0)
 			return -1;
@@ -190,7 +208,7 @@ upstream_choose_anchor(struct upstream *up, const struct upstream_options *opts,
 }
 
 static int
-upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane lane,
+upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum resolver_lane lane,
 		   const struct upstream_options *opts, char *err, size_t errlen)
 {
 	bool local_servers = opts->root_hints || opts->nstubs || opts->nforwards;
@@ -243,7 +261,7 @@ upstream_configure(struct upstream *up, struct ub_ctx *ctx, enum upstream_lane l
 }
 
 static int
-upstream_lane_new(struct upstream *up, enum upstream_lane lane, const struct upstream_options *opts,
+upstream_lane_new(struct upstream *up, enum resolver_lane lane, const struct upstream_options *opts,
 		  char *err, size_t errlen)
 {
 	struct upstream_ctx *l = &up->lanes[lane];
@@ -282,11 +300,12 @@ upstream_new(struct ev_loop *loop, const struct upstream_options *opts, char *er
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	up->base.ops = &upstream_ops;
 	up->loop = loop;
 	if (upstream_choose_anchor(up, opts, err, errlen) != 0)
 		goto fail;
-	for (int lane = 0; lane < UPSTREAM_LANES; lane++)
-		if (upstream_lane_new(up, (enum upstream_lane)lane, opts, err, errlen) != 0)
+	for (int lane = 0; lane < RESOLVER_LANES; lane++)
+		if (upstream_lane_new(up, (enum resolver_lane)lane, opts, err, errlen) != 0)
 			goto fail;
 	return up;
 fail:
@@ -299,7 +318,7 @@ upstream_free(struct upstream *up)
 {
 	if (!up)
 		return;
-	for (int lane = 0; lane < UPSTREAM_LANES; lane++) {
+	for (int lane = 0; lane < RESOLVER_LANES; lane++) {
 		struct upstream_ctx *l = &up->lanes[lane];
 		if (l->priming)
 			upstream_cancel(up, l->priming);
@@ -313,7 +332,7 @@ upstream_free(struct upstream *up)
 }
 
 static void
-upstream_primed(void *arg, const struct upstream_result *res)
+upstream_primed(void *arg, const struct resolver_result *res)
 {
 	struct upstream_req **slot = arg;
 
@@ -324,9 +343,9 @@ upstream_primed(void *arg, const struct upstream_result *res)
 bool
 upstream_start(struct upstream *up, char *err, size_t errlen)
 {
-	for (int lane = 0; lane < UPSTREAM_LANES; lane++) {
+	for (int lane = 0; lane < RESOLVER_LANES; lane++) {
 		struct upstream_ctx *l = &up->lanes[lane];
-		if (!(l->priming = upstream_resolve(up, (enum upstream_lane)lane, ".", 2 /* NS */,
+		if (!(l->priming = upstream_resolve(up, (enum resolver_lane)lane, ".", 2 /* NS */,
 						    1 /* IN */, upstream_primed, &l->priming))) {
 			snprintf(err, errlen, "libunbound: cannot start its resolver thread");
 			return false;
@@ -359,7 +378,7 @@ static void
 upstream_done(void *arg, int err, struct ub_result *result)
 {
 	struct upstream_req *req = arg;
-	struct upstream_result res = {.ok = false};
+	struct resolver_result res = {.ok = false};
 
 	if (err == 0 && result && result->answer_packet && result->answer_len > 12) {
 		res.ok = true;
@@ -377,9 +396,9 @@ upstream_done(void *arg, int err, struct ub_result *result)
 	free(req);
 }
 
-struct upstream_req *
-upstream_resolve(struct upstream *up, enum upstream_lane lane, const char *name, uint16_t qtype,
-		 uint16_t qclass, upstream_cb cb, void *arg)
+static struct upstream_req *
+upstream_resolve(struct upstream *up, enum resolver_lane lane, const char *name, uint16_t qtype,
+		 uint16_t qclass, resolver_cb cb, void *arg)
 {
 	struct upstream_req *req = malloc(sizeof(*req));
 
@@ -398,12 +417,39 @@ upstream_resolve(struct upstream *up, enum upstream_lane lane, const char *name,
 	return req;
 }
 
-void
+static void
 upstream_cancel(struct upstream *up, struct upstream_req *req)
 {
+	if (!req)
+		return;
 	/* Whether or not libunbound still knew the id, it will not call back
 	 * for it once ub_cancel returns: the request is ours to free. */
 	(void)ub_cancel(up->lanes[req->lane].ctx, req->async_id);
 	up->in_flight--;
 	free(req);
+}
+
+struct resolver *
+upstream_resolver(struct upstream *up)
+{
+	return &up->base;
+}
+
+/* libunbound takes names as text. */
+static struct resolver_req *
+upstream_ops_resolve(struct resolver *r, const struct resolver_question *q, resolver_cb cb,
+		     void *arg)
+{
+	char text[WIRE_NAME_TEXT_MAX];
+
+	if (!wire_name_to_text(q->name, q->name_len, text, sizeof(text)))
+		return NULL;
+	return (struct resolver_req *)upstream_resolve((struct upstream *)r, q->lane, text,
+						       q->qtype, q->qclass, cb, arg);
+}
+
+static void
+upstream_ops_cancel(struct resolver *r, struct resolver_req *req)
+{
+	upstream_cancel((struct upstream *)r, (struct upstream_req *)req);
 }

@@ -112,7 +112,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_cache = cache_new(64 * 1024, fz_seed);
 	if (!loop || !fz_stats || !fz_cache ||
 	    !(fz_up = upstream_new(loop, &uo, err, sizeof(err))) ||
-	    !(fz_qe = query_new(loop, &qo, fz_cache, fz_up, NULL, fz_stats))) {
+	    !(fz_qe = query_new(loop, &qo, fz_cache, upstream_resolver(fz_up), NULL, fz_stats))) {
 		fprintf(stderr, "fuzz_control: setup failed: %s\n", err);
 		abort();
 	}

@@ -77,7 +77,8 @@ t_setup_engine(void **state)
 	t = *state;
 	if (!(t->loop = ev_loop_new(EVFLAG_AUTO)) ||
 	    !(t->up = upstream_new(t->loop, &uo, err, sizeof(err))) ||
-	    !(t->qe = query_new(t->loop, &qo, t->cache, t->up, NULL, t->stats))) {
+	    !(t->qe =
+		  query_new(t->loop, &qo, t->cache, upstream_resolver(t->up), NULL, t->stats))) {
 		print_error("engine setup failed: %s\n", t->loop && !t->up ? err : "");
 		t_teardown(state);
 		return -1;

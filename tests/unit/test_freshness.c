@@ -11,6 +11,8 @@
 #include "freshness.h"
 #include "wire.h"
 
+#include "t_dns.h"
+
 /* An entry stored at 1000 ms with a TTL of 20 s: its last tenth starts at 19000. */
 static void
 refresh_in_last_tenth_only(void **state)
@@ -33,16 +35,16 @@ static void
 refresh_asks_the_other_lane(void **state)
 {
 	(void)state;
-	assert_int_equal(freshness_refresh_lane(UPSTREAM_MAIN), UPSTREAM_SPARE);
-	assert_int_equal(freshness_refresh_lane(UPSTREAM_SPARE), UPSTREAM_MAIN);
+	assert_int_equal(freshness_refresh_lane(RESOLVER_MAIN), RESOLVER_SPARE);
+	assert_int_equal(freshness_refresh_lane(RESOLVER_SPARE), RESOLVER_MAIN);
 	/* Alternating, consecutive refreshes of one name use both lanes. */
-	enum upstream_lane lane = UPSTREAM_MAIN;
+	enum resolver_lane lane = RESOLVER_MAIN;
 	for (int i = 0; i < 4; i++) {
-		enum upstream_lane next = freshness_refresh_lane(lane);
+		enum resolver_lane next = freshness_refresh_lane(lane);
 		assert_int_not_equal(next, lane);
 		lane = next;
 	}
-	assert_int_equal(lane, UPSTREAM_MAIN);
+	assert_int_equal(lane, RESOLVER_MAIN);
 }
 
 static void
@@ -99,6 +101,36 @@ waiter_events(void **state)
 	assert_int_equal(freshness_waiter_next(deadline, 0, true), deadline);
 }
 
+static void
+ttl_positive_within_clamps(void **state)
+{
+	struct t_dns_msg m;
+	(void)state;
+
+	t_dns_a(&m, "a.example", 300, 0x01020304);
+	assert_false(freshness_negative(m.b, m.len, WIRE_T_A));
+	assert_int_equal(freshness_ttl(m.b, m.len, false, 0, 86400, 3600), 300);
+	assert_int_equal(freshness_ttl(m.b, m.len, false, 600, 86400, 3600), 600);
+	assert_int_equal(freshness_ttl(m.b, m.len, false, 0, 60, 3600), 60);
+	wire_put16(m.b + 2, (uint16_t)(wire_get16(m.b + 2) | WIRE_REFUSED));
+	assert_int_equal(freshness_ttl(m.b, m.len, false, 0, 86400, 3600), 0);
+}
+
+static void
+ttl_negative_rfc2308(void **state)
+{
+	struct t_dns_msg m;
+	(void)state;
+
+	t_dns_nodata(&m, "a.example", WIRE_T_AAAA, 120); /* SOA TTL and MINIMUM 120 */
+	assert_true(freshness_negative(m.b, m.len, WIRE_T_AAAA));
+	assert_int_equal(freshness_ttl(m.b, m.len, true, 0, 86400, 3600), 120);
+	assert_int_equal(freshness_ttl(m.b, m.len, true, 0, 86400, 60), 60);
+	t_dns_start(&m, "a.example", WIRE_T_AAAA, 0, 0); /* no SOA: not cached */
+	assert_true(freshness_negative(m.b, m.len, WIRE_T_AAAA));
+	assert_int_equal(freshness_ttl(m.b, m.len, true, 0, 86400, 3600), 0);
+}
+
 int
 main(void)
 {
@@ -108,6 +140,8 @@ main(void)
 	    cmocka_unit_test(outcomes),
 	    cmocka_unit_test(stale_timer_only_when_it_comes_first),
 	    cmocka_unit_test(waiter_events),
+	    cmocka_unit_test(ttl_positive_within_clamps),
+	    cmocka_unit_test(ttl_negative_rfc2308),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,12 @@ uint64_t budget_zone(const struct budget *b, const uint8_t *name, size_t len);
 /* Charges one lookup to zone, or says why not. */
 enum budget_verdict budget_acquire(struct budget *b, uint64_t zone, bool background,
 				   uint64_t now_ms);
+/* What budget_acquire would say now, without charging anything. */
+enum budget_verdict budget_peek(const struct budget *b, uint64_t zone, bool background,
+				uint64_t now_ms);
+/* Client lookups charged to zone now. */
+size_t budget_load(const struct budget *b, uint64_t zone);
+
 /* Gives back what budget_acquire charged. */
 void budget_release(struct budget *b, uint64_t zone, bool background, uint64_t now_ms);
 

@@ -94,6 +94,26 @@ void inflight_remove(struct inflight *f, uint64_t now_ms);
 /* The lookup that has run longest, NULL when the table is empty. */
 struct inflight *inflight_oldest(const struct inflight_table *t);
 
+/* The zone a question would be charged to (0 without a budget). */
+uint64_t inflight_zone(const struct inflight_table *t, const struct cache_key *key);
+/* Whether a client lookup in zone would be admitted (budget_peek). */
+enum budget_verdict inflight_admits(const struct inflight_table *t, uint64_t zone,
+				    uint64_t now_ms);
+
+/*
+ * With the table full, the lookup that should give way to a new client
+ * question in zone, or NULL. Unbound's jostle, made fair: among the
+ * INFLIGHT_VICTIMS oldest lookups, a background one if any, else the one
+ * whose zone holds the most; it must have run jostle_us, unless its zone
+ * holds INFLIGHT_HEAVY times more than the question's. So a flood spread
+ * over a few zones gives way to everyone else's questions, and cannot
+ * jostle another zone's lookups faster than they complete.
+ */
+#define INFLIGHT_VICTIMS 32
+#define INFLIGHT_HEAVY 8
+struct inflight *inflight_victim(const struct inflight_table *t, uint64_t zone, uint64_t now_us,
+				 uint64_t jostle_us);
+
 size_t inflight_count(const struct inflight_table *t);
 size_t inflight_background(const struct inflight_table *t);
 /* Clients waiting, all lookups together. */

@@ -224,6 +224,30 @@ budget_acquire(struct budget *b, uint64_t zone, bool background, uint64_t now_ms
 	return BUDGET_OK;
 }
 
+enum budget_verdict
+budget_peek(const struct budget *b, uint64_t zone, bool background, uint64_t now_ms)
+{
+	const struct budget_zone *z = budget_slot(b, zone);
+
+	if (!z)
+		return BUDGET_OK; /* a new zone: the table makes room (budget_insert) */
+	if (!background)
+		return z->client >= b->opts.zone_inflight ? BUDGET_ZONE_FULL : BUDGET_OK;
+	if (z->background >= b->opts.zone_background)
+		return BUDGET_ZONE_FULL;
+	bool same_second = now_ms - z->window_ms < BUDGET_WINDOW_MS;
+	return same_second && z->bg_starts >= b->opts.zone_bg_per_sec ? BUDGET_ZONE_RATE
+								       : BUDGET_OK;
+}
+
+size_t
+budget_load(const struct budget *b, uint64_t zone)
+{
+	const struct budget_zone *z = budget_slot(b, zone);
+
+	return z ? z->client : 0;
+}
+
 void
 budget_release(struct budget *b, uint64_t zone, bool background, uint64_t now_ms)
 {

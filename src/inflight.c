@@ -218,3 +218,38 @@ inflight_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	f->table->expire(f->table->arg, f);
 }
+
+uint64_t
+inflight_zone(const struct inflight_table *t, const struct cache_key *key)
+{
+	return t->budget ? budget_zone(t->budget, key->name, key->name_len) : 0;
+}
+
+enum budget_verdict
+inflight_admits(const struct inflight_table *t, uint64_t zone, uint64_t now_ms)
+{
+	return t->budget ? budget_peek(t->budget, zone, false, now_ms) : BUDGET_OK;
+}
+
+struct inflight *
+inflight_victim(const struct inflight_table *t, uint64_t zone, uint64_t now_us, uint64_t jostle_us)
+{
+	struct inflight *best = NULL;
+	size_t best_load = 0, own = t->budget ? budget_load(t->budget, zone) : 0;
+	unsigned seen = 0;
+
+	for (struct inflight *f = t->oldest; f && seen < INFLIGHT_VICTIMS; f = f->newer, seen++) {
+		bool old = now_us - f->started_us >= jostle_us;
+		if (f->origin != QUERY_CLIENT) {
+			if (old)
+				return f; /* nobody waits for it */
+			continue;
+		}
+		size_t load = t->budget ? budget_load(t->budget, f->zone) : 0;
+		if ((old || load >= INFLIGHT_HEAVY * (own + 1)) && (!best || load > best_load)) {
+			best = f;
+			best_load = load;
+		}
+	}
+	return best;
+}

@@ -23,6 +23,9 @@
 /* A lookup nobody waits for any more may still fill the cache, up to this
  * many timeouts after it started. */
 #define QUERY_ORPHAN_TIMEOUTS 2
+/* Clients waiting, all lookups together, at most this many per lookup the
+ * table holds (each is a client and its question, about half a KiB). */
+#define QUERY_WAITERS_PER_LOOKUP 8
 
 struct query_engine {
 	struct ev_loop *loop;
@@ -61,7 +64,8 @@ query_background(struct query_engine *qe, const struct cache_key *key, const str
 static void query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
 				const struct cache_kbytes *k, const struct cache_answer *a,
 				uint64_t now_ms);
-static bool query_jostle(struct query_engine *qe, uint64_t now_us);
+static enum budget_verdict query_make_room(struct query_engine *qe, const struct cache_key *key,
+					   uint64_t now_us);
 static enum stats_servfail query_refuse_start(struct query_engine *qe, enum budget_verdict why);
 static void query_servfail(struct query_engine *qe, const struct cache_key *key,
 			   enum stats_servfail why, const char *detail, size_t clients);
@@ -327,7 +331,10 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	struct inflight *f = inflight_find(qe->table, k);
 	uint64_t now_ms = start_us / 1000u;
 
-	if (f && f->nwaiters >= qe->opts.max_waiters) {
+	/* Every waiter is memory (a client and its question): a bound for all
+	 * of them, not only per lookup. */
+	if ((f && f->nwaiters >= qe->opts.max_waiters) ||
+	    inflight_waiting(qe->table) >= qe->opts.max_inflight * QUERY_WAITERS_PER_LOOKUP) {
 		qe->stats->inflight_overflow++;
 		query_servfail(qe, key, STATS_SF_WAITERS, NULL, 1);
 		query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
@@ -338,9 +345,8 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 	} else {
 		enum budget_verdict why = BUDGET_OK;
 		if (inflight_count(qe->table) >= qe->opts.max_inflight &&
-		    !query_jostle(qe, start_us)) {
-			qe->stats->inflight_overflow++;
-			query_servfail(qe, key, STATS_SF_TABLE_FULL, NULL, 1);
+		    (why = query_make_room(qe, key, start_us)) != BUDGET_OK) {
+			query_servfail(qe, key, query_refuse_start(qe, why), NULL, 1);
 			query_reply_error(qe, c, q, WIRE_SERVFAIL, start_us);
 			return;
 		}
@@ -440,22 +446,29 @@ query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
  * run for jostle_ms, gives way to a new one rather than the newest being
  * refused; a flood of slow names cannot hold the table. Its waiters get
  * what a deadline would give them. */
-static bool
-query_jostle(struct query_engine *qe, uint64_t now_us)
+/* The table is full: a lookup gives way to this question if one should
+ * (inflight_victim: Unbound's jostle, made fair between zones), unless the
+ * question's zone could not take the slot anyway. BUDGET_OK once there
+ * is room. */
+static enum budget_verdict
+query_make_room(struct query_engine *qe, const struct cache_key *key, uint64_t now_us)
 {
-	struct inflight *f = inflight_oldest(qe->table);
+	uint64_t zone = inflight_zone(qe->table, key);
+	enum budget_verdict v = inflight_admits(qe->table, zone, now_us / 1000u);
+	struct inflight *f;
 
-	if (!f || now_us - f->started_us < (uint64_t)qe->opts.jostle_ms * 1000u)
-		return false;
+	if (v != BUDGET_OK)
+		return v;
+	if (!(f = inflight_victim(qe->table, zone, now_us, (uint64_t)qe->opts.jostle_ms * 1000u)))
+		return BUDGET_TABLE_FULL;
 	qe->stats->inflight_jostled++;
 	resolver_cancel(qe->res, f->req);
 	f->req = NULL;
 	query_servfail(qe, &f->key, STATS_SF_JOSTLED, NULL, f->nwaiters);
 	query_finish(qe, f, NULL, 0, false, false);
-	return true;
+	return BUDGET_OK;
 }
 
-/* Counts clients' SERVFAILs by reason and tells whoever explains them. */
 static void
 query_servfail(struct query_engine *qe, const struct cache_key *key, enum stats_servfail why,
 	       const char *detail, size_t clients)
@@ -619,8 +632,8 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 				     qe->opts.max_negative_ttl);
 	/* What clients see follows the clamps too (as Unbound's cache-min-ttl):
 	 * an entry kept 600 s must not show TTL 0 for most of its life. */
-	if (negative)
-		wire_clamp_ttls(p, len, 0, qe->opts.max_negative_ttl);
+	if (negative) /* RFC 2308 §5: no record outlives the negative answer */
+		wire_clamp_ttls(p, len, 0, ttl);
 	else
 		wire_clamp_ttls(p, len, qe->opts.min_ttl, qe->opts.max_ttl);
 	unsigned aflags = (res->secure && !res->bogus) ? CACHE_ANSWER_SECURE : 0;

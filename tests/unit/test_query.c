@@ -369,6 +369,92 @@ test_jostle(void **state)
 	t_env_free(t);
 }
 
+static void
+t_table_of_20(struct query_options *o)
+{
+	o->max_inflight = 20;
+}
+
+/* A flood that fills the table from one zone gives way to another zone's
+ * question at once (it holds eight times more), while the flood's own new
+ * questions wait for lookups old enough to jostle; other zones' lookups
+ * are never the ones given up. */
+static void
+test_jostle_is_fair_between_zones(void **state)
+{
+	struct t_env *t = t_env_new(t_table_of_20);
+	struct budget_options bo = {
+	    .zone_inflight = 20, .zone_background = 1, .zone_bg_per_sec = 10};
+	char name[64];
+	(void)state;
+
+	assert_non_null(t->budget = budget_new(&bo, 64));
+	query_set_budget(t->qe, t->budget);
+	t_ask(t, 1, 1, "mx.one.example", WIRE_T_A, WIRE_RD);
+	for (int i = 0; i < 19; i++) {
+		snprintf(name, sizeof(name), "r%d.flood.example", i);
+		t_ask(t, 0, (uint16_t)(10 + i), name, WIRE_T_A, WIRE_RD);
+	}
+	assert_int_equal(query_inflight(t->qe), 20);
+	/* Young, but the flood's zone is heavy: a flood lookup gives way. */
+	t_ask(t, 2, 2, "mx.two.example", WIRE_T_A, WIRE_RD);
+	assert_int_equal(t->stats.inflight_jostled, 1);
+	assert_int_equal(t->c[1].replies, 0); /* one.example's lookup goes on */
+	assert_int_equal(t_rcode(&t->c[0]), WIRE_SERVFAIL);
+	/* The flood's next question finds nobody old enough to give way. */
+	t_ask(t, 0, 99, "r99.flood.example", WIRE_T_A, WIRE_RD);
+	assert_int_equal(t->stats.inflight_jostled, 1);
+	assert_int_equal(t->stats.servfail[STATS_SF_TABLE_FULL], 1);
+	/* Once old, it may: but still at the flood's expense, never one.example's. */
+	t->now_us += 300u * 1000u;
+	t_ask(t, 0, 100, "r100.flood.example", WIRE_T_A, WIRE_RD);
+	assert_int_equal(t->stats.inflight_jostled, 2);
+	assert_int_equal(t->c[1].replies, 0);
+	t_env_free(t);
+}
+
+/* Waiters are bounded for all lookups together (8 per slot of the
+ * table), not only per lookup. */
+static void
+test_waiters_bounded_in_all(void **state)
+{
+	struct t_env *t = t_env_new(t_small_table);
+	(void)state;
+
+	for (uint16_t i = 0; i < 9; i++)
+		t_ask(t, 0, (uint16_t)(1 + i), "a.example.com", WIRE_T_A, WIRE_RD);
+	assert_int_equal(query_waiting(t->qe), 8);
+	assert_int_equal(t->stats.servfail[STATS_SF_WAITERS], 1);
+	t_env_free(t);
+}
+
+/* A question its zone could not take anyway makes nobody give way. */
+static void
+test_no_jostle_for_a_capped_zone(void **state)
+{
+	struct t_env *t = t_env_new(t_table_of_20);
+	struct budget_options bo = {
+	    .zone_inflight = 2, .zone_background = 1, .zone_bg_per_sec = 10};
+	char name[64];
+	(void)state;
+
+	assert_non_null(t->budget = budget_new(&bo, 64));
+	query_set_budget(t->qe, t->budget);
+	for (int i = 0; i < 18; i++) {
+		snprintf(name, sizeof(name), "mx.z%d.example", i);
+		t_ask(t, 1, (uint16_t)(10 + i), name, WIRE_T_A, WIRE_RD);
+	}
+	t_ask(t, 0, 1, "a.flood.example", WIRE_T_A, WIRE_RD);
+	t_ask(t, 0, 2, "b.flood.example", WIRE_T_A, WIRE_RD);
+	assert_int_equal(query_inflight(t->qe), 20);
+	t->now_us += 300u * 1000u;
+	t_ask(t, 0, 3, "c.flood.example", WIRE_T_A, WIRE_RD);
+	assert_int_equal(t->stats.inflight_jostled, 0);
+	assert_int_equal(t->stats.servfail[STATS_SF_ZONE_SHARE], 1);
+	assert_int_equal(t->c[1].replies, 0);
+	t_env_free(t);
+}
+
 /* A tier in front of the fake resolver, as a shared cache would sit: it
  * answers the names it holds itself (later, when the test says) and
  * passes every other question on. */
@@ -458,6 +544,9 @@ main(void)
 	    cmocka_unit_test(test_rd0),
 	    cmocka_unit_test(test_zone_share),
 	    cmocka_unit_test(test_jostle),
+	    cmocka_unit_test(test_jostle_is_fair_between_zones),
+	    cmocka_unit_test(test_no_jostle_for_a_capped_zone),
+	    cmocka_unit_test(test_waiters_bounded_in_all),
 	    cmocka_unit_test(test_tier_in_front),
 	};
 

@@ -360,3 +360,21 @@ def run_ctl(*args: str) -> subprocess.CompletedProcess:
     if not os.access(MXCACHE_CTL, os.X_OK):
         pytest.fail(f"{MXCACHE_CTL} not found or not executable (run `make` first)")
     return subprocess.run([MXCACHE_CTL, *args], capture_output=True, text=True, timeout=3 * TIMEOUT)
+
+
+def instrumented() -> str:
+    """Why the daemon's speed and memory are not its own, or "": a wrapper
+    (MXCACHED_WRAPPER, e.g. valgrind) or a sanitizer build (make asan)."""
+    if os.environ.get("MXCACHED_WRAPPER"):
+        return "run under MXCACHED_WRAPPER"
+    with open(MXCACHED, "rb") as f:
+        return "an ASan build" if b"__asan_init" in f.read() else ""
+
+
+def rss_kib(pid: int) -> int:
+    """The resident memory of a process, KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS in /proc/{pid}/status")

@@ -14,22 +14,9 @@ import dns.message
 import dns.rcode
 import pytest
 
-from helpers import MXCACHED, Client, make_query, rrset_of, wait_for_stats
+from helpers import Client, instrumented, make_query, rrset_of, rss_kib, wait_for_stats
 
 pytestmark = [pytest.mark.mxcache_only]
-
-
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
-def _instrumented() -> bool:
-    """Under valgrind or ASan the memory is not the daemon's own."""
-    if os.environ.get("MXCACHED_WRAPPER"):
-        return True
-    with open(MXCACHED, "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 def _random_label() -> str:
@@ -139,7 +126,7 @@ def test_slow_flood_in_one_zone_leaves_room_for_other_zones(start_mxcached, faul
             assert rrset_of(r, "mx1.yada123.com.", "A") is not None
             assert time.monotonic() - t0 < 0.1
         st = res.stats()
-        rss_mib = _rss_kib(res.proc.pid) / 1024
+        rss_mib = rss_kib(res.proc.pid) / 1024
     finally:
         flood.close()
     print(f"\nlegitimate never-seen lookups during the flood: slowest {slowest * 1000:.0f} ms; "
@@ -150,7 +137,7 @@ def test_slow_flood_in_one_zone_leaves_room_for_other_zones(start_mxcached, faul
     assert st["upstream.overflow"] == 0
     # README's bound: 15 MiB + 1.6 x cache-size + 17 KiB x max-inflight.
     bound = 15 + 1.6 * 4 + 17 * 200 / 1024
-    assert _instrumented() or rss_mib < bound, f"RSS {rss_mib:.1f} MiB over {bound:.1f}"
+    assert instrumented() or rss_mib < bound, f"RSS {rss_mib:.1f} MiB over {bound:.1f}"
 
 
 @pytest.mark.load

@@ -21,7 +21,8 @@ import dns.rcode
 import pytest
 
 from helpers import (
-    MXCACHED,
+    instrumented,
+    rss_kib,
     TIMEOUT,
     make_query,
     read_waiting,
@@ -41,33 +42,6 @@ UDP_FLOOD = Path(__file__).with_name("udp_flood.py")
 PROBE_NAME = "mx1.yada123.com."
 PROBE_LIMIT = 0.100  # seconds: a cached answer during the abuse
 RSS_LIMIT_KB = 150 * 1024
-
-
-def _instrumented() -> str:
-    """Why the daemon's speed and memory are not its own, or "": a wrapper
-    (MXCACHED_WRAPPER, e.g. valgrind) or a sanitizer build (make asan)."""
-    if os.environ.get("MXCACHED_WRAPPER"):
-        return "run under MXCACHED_WRAPPER"
-    with open(MXCACHED, "rb") as f:
-        return "an ASan build" if b"__asan_init" in f.read() else ""
-
-
-def _rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    pytest.fail(f"no VmRSS in /proc/{pid}/status")
-
-
-def _raise_nofile(needed: int):
-    """Make room for `needed` descriptors in this process (and in the
-    daemons it starts afterwards, which inherit the limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {needed}")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 class Prober:
@@ -140,7 +114,7 @@ def test_random_name_flood(start_mxcached, testnet, flood):
     stays within its byte bound throughout, the daemon's memory stays
     bounded, and a cached name is answered quickly all along."""
     zone, count, qps = FLOODS[flood]
-    instrumented = _instrumented()
+    instrumented = instrumented()
     if instrumented:
         count, qps = count // INSTRUMENTED_SLOWDOWN, qps // INSTRUMENTED_SLOWDOWN
     res = start_mxcached("--cache-size", "1m")
@@ -157,7 +131,7 @@ def test_random_name_flood(start_mxcached, testnet, flood):
         next_sample = 0.0
         while proc.poll() is None:
             if time.monotonic() >= next_sample:
-                samples.append((res.stats(), _rss_kb(res.proc.pid)))
+                samples.append((res.stats(), rss_kib(res.proc.pid)))
                 next_sample = time.monotonic() + 1.0
             prober.probe()
             time.sleep(0.1)  # the probes' pace, not a synchronisation
@@ -169,7 +143,7 @@ def test_random_name_flood(start_mxcached, testnet, flood):
         prober.close()
     assert proc.returncode == 0, f"flood program failed: {out}"
     result = json.loads(out)
-    samples.append((res.stats(), _rss_kb(res.proc.pid)))
+    samples.append((res.stats(), rss_kib(res.proc.pid)))
 
     max_bytes = samples[-1][0]["cache.max_bytes"]
     peak_bytes = max(s["cache.bytes"] for s, _ in samples)

@@ -13,9 +13,11 @@ import pytest
 
 from helpers import (
     TIMEOUT,
+    instrumented,
     make_query,
     peer_closed,
     rrset_of,
+    rss_kib,
     tcp_frame,
     tcp_read_message,
     wait_for_stats,
@@ -272,11 +274,6 @@ def test_connections_per_client_capped(start_mxcached, testnet):
 # --------------------------------------------------------------- output bound
 
 
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
 @pytest.mark.load
 def test_cached_answers_stop_being_read_while_output_waits(start_mxcached, testnet):
     """Cache hits are answered at once and never count as pending: a client
@@ -286,7 +283,7 @@ def test_cached_answers_stop_being_read_while_output_waits(start_mxcached, testn
     conns, queries = 20, 3000
     res = start_mxcached("--tcp-write-timeout", "60000")
     _warm(res)
-    before = _rss_kib(res.proc.pid)
+    before = rss_kib(res.proc.pid)
     stuck = []
     try:
         for _ in range(conns):
@@ -302,7 +299,7 @@ def test_cached_answers_stop_being_read_while_output_waits(start_mxcached, testn
                 pass
             stuck.append(s)
         time.sleep(1.0)  # what the daemon buffers, it has buffered by now
-        grown = _rss_kib(res.proc.pid) - before
+        grown = rss_kib(res.proc.pid) - before
         assert _served(res), "a new client is not served beside the stuck ones"
     finally:
         for s in stuck:
@@ -310,4 +307,4 @@ def test_cached_answers_stop_being_read_while_output_waits(start_mxcached, testn
     print(f"\n{conns} connections x {queries} cached 2 KB answers, none read: "
           f"RSS grew {grown} KiB")
     # 64 KiB plus one answer each, and allocator slack; 1 MiB each before.
-    assert grown < conns * 200, f"RSS grew {grown} KiB for {conns} stuck connections"
+    assert instrumented() or grown < conns * 200, f"RSS grew {grown} KiB for {conns} stuck connections"

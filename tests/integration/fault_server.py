@@ -271,14 +271,20 @@ class FaultServer:
 
     # ------------------------------------------------------------- answers
 
-    def _respond(self, wire: bytes, transport: str):
-        """(delay, reply bytes), None for no reply, b"close" to hang up."""
+    def _query(self, wire: bytes, transport: str):
+        """The query in wire, recorded on arrival; None (no reply) if it is
+        not one or has other than one question."""
         try:
             q = dns.message.from_wire(wire)
         except Exception:
             return None
         self._record(q, transport, time.monotonic())
-        if len(q.question) != 1:
+        return q if len(q.question) == 1 else None
+
+    def _respond(self, wire: bytes, transport: str):
+        """(delay, reply bytes), None for no reply, b"close" to hang up."""
+        q = self._query(wire, transport)
+        if q is None:
             return None
         qname, rdtype = q.question[0].name, q.question[0].rdtype
         r = dns.message.make_response(q)

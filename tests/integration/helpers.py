@@ -378,3 +378,19 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError(f"no VmRSS in /proc/{pid}/status")
+
+
+def wait_expired(res, stored: float, ttl: int):
+    """Waits until answers stored at wall-clock time `stored` with `ttl`
+    have expired everywhere: gone from the daemon's cache (`dump` lists
+    live entries only) and from libunbound's, which keeps its own copies in
+    whole seconds of wall-clock time, valid through the second they were
+    stored in plus the TTL. Nothing tells when those are gone: the clock
+    does, or the next lookups never leave libunbound."""
+    libunbound_expiry = int(stored) + ttl + 1
+    wait_for(
+        lambda: (time.time(), dump_cache(res)),
+        lambda now_entries: now_entries[0] >= libunbound_expiry and now_entries[1] == [],
+        timeout=ttl + 2.0,
+        what="expiry of the answers",
+    )

@@ -21,8 +21,6 @@ is an empty one with TC set; TCP carries it whole. answer_for() gives the
 answer sections a name gets, as dnspython parsed them, for comparison.
 """
 
-import time
-
 import dns.flags
 import dns.message
 import dns.name
@@ -67,12 +65,8 @@ class HostileServer(FaultServer):
     # ------------------------------------------------------------- answers
 
     def _respond(self, wire: bytes, transport: str):
-        try:
-            q = dns.message.from_wire(wire)
-        except Exception:
-            return None
-        self._record(q, transport, time.monotonic())
-        if len(q.question) != 1:
+        q = self._query(wire, transport)
+        if q is None:
             return None
         full = self._full(q)
         limit = MAX_TCP if transport == "tcp" else max(512, q.payload if q.edns >= 0 else 512)

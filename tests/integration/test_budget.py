@@ -7,7 +7,6 @@ hierarchy."""
 
 import os
 import socket
-import threading
 import time
 
 import dns.message

@@ -14,7 +14,7 @@ import dns.rcode
 import pytest
 
 from fault_server import FaultServer
-from helpers import TIMEOUT, Client, dump_cache, rrset_of, send_udp_query, wait_for
+from helpers import TIMEOUT, Client, rrset_of, send_udp_query, wait_expired
 
 pytestmark = pytest.mark.mxcache_only
 
@@ -101,19 +101,7 @@ def test_serve_stale_when_upstream_fails(start_mxcached, testnet, fault_server, 
         r = client.query(name, "A")
         rrset = rrset_of(r, name, "A")
         assert rrset is not None and rrset.ttl == fault_server.ttl, r
-    stored = time.time()
-    # Wait for the entries to expire: `dump` lists live entries only.
-    # libunbound keeps its own copies, in whole seconds of wall-clock time:
-    # valid through the second they were stored in plus the TTL. Nothing
-    # tells when those are gone, so wait for the clock too, or the next
-    # lookups never leave libunbound.
-    libunbound_expiry = int(stored) + fault_server.ttl + 1
-    wait_for(
-        lambda: (time.time(), dump_cache(res)),
-        lambda now_entries: now_entries[0] >= libunbound_expiry and now_entries[1] == [],
-        timeout=fault_server.ttl + 2.0,
-        what="expiry of the answers",
-    )
+    wait_expired(res, time.time(), fault_server.ttl)
     for mode, counter in STALE_FAULTS.items():
         name = names[mode]
         fault_server.set_mode(name, mode)

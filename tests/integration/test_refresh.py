@@ -21,7 +21,7 @@ import dns.rcode
 import pytest
 
 from fault_server import FaultServer
-from helpers import TIMEOUT, Client, dump_cache, rrset_of, send_udp_query, wait_for, wait_for_stats
+from helpers import TIMEOUT, Client, rrset_of, send_udp_query, wait_expired, wait_for_stats
 
 pytestmark = [pytest.mark.mxcache_only, pytest.mark.load]
 
@@ -91,19 +91,6 @@ def test_name_in_use_is_refreshed_from_the_server(start_mxcached, testnet, fault
     print(f"upstream.queries {res.stats()['upstream.queries']}")
 
 
-def _expired(fault_server, res, stored: float):
-    """Waits for the cached answers to expire, ours and libunbound's (whole
-    seconds of wall-clock time: valid through the second they were stored
-    in plus the TTL)."""
-    libunbound_expiry = int(stored) + fault_server.ttl + 1
-    wait_for(
-        lambda: (time.time(), dump_cache(res)),
-        lambda now_entries: now_entries[0] >= libunbound_expiry and now_entries[1] == [],
-        timeout=fault_server.ttl + 2.0,
-        what="expiry of the answers",
-    )
-
-
 # libunbound gives up on a dead server after about 8.5 s of retries (then
 # answers SERVFAIL at once for it); the probe waits that long at most.
 GIVE_UP = 15.0
@@ -139,7 +126,7 @@ def test_expired_entry_when_the_server_is_dead(
     name = f"warm-{death}.{FaultServer.ZONE}"
     r = client.query(name, "A")
     assert rrset_of(r, name, "A") is not None, r
-    _expired(fault_server, res, time.time())
+    wait_expired(res, time.time(), fault_server.ttl)
     if death == "silent":
         fault_server.set_mode(name, "drop")
     elif death == "closed":

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+/* assert_true: include <cmocka.h> first. */
+
 #include "wire.h"
 
 struct t_dns_msg {
@@ -20,19 +22,10 @@ struct t_dns_msg {
 static inline size_t
 t_dns_name(const char *dotted, uint8_t *out)
 {
-	size_t o = 0;
-	const char *s = dotted;
+	size_t n = wire_name_from_text(dotted, out);
 
-	while (*s && strcmp(s, ".") != 0) {
-		const char *dot = strchr(s, '.');
-		size_t n = dot ? (size_t)(dot - s) : strlen(s);
-		out[o++] = (uint8_t)n;
-		memcpy(out + o, s, n);
-		o += n;
-		s += n + (dot ? 1 : 0);
-	}
-	out[o++] = 0;
-	return o;
+	assert_true(n > 0);
+	return n;
 }
 
 static inline void

@@ -192,11 +192,6 @@ bool wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len);
 /* 1: *rr filled; 0: no more records; -1: malformed. */
 int wire_iter_next(struct wire_iter *it, struct wire_rr *rr);
 
-/* Where the TTLs are (every record but OPT), so a stored answer can be
- * aged without walking it again: fills offs, returns how many, or
- * SIZE_MAX if the message is malformed or has more than max records. */
-size_t wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max);
-
 /* Smallest TTL in the answer and authority sections; false if none. */
 bool wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl);
 

@@ -20,9 +20,6 @@
  * TTL of 2^31 or more counts as 0 (RFC 2181 §8). */
 bool wire_age_ttls(uint8_t *pkt, size_t len, uint32_t elapsed);
 
-/* wire_age_ttls with the offsets from wire_ttl_offsets. */
-void wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed);
-
 /* Sets every TTL (not OPT's) to ttl, as a stale answer has (RFC 8767). */
 bool wire_set_ttls(uint8_t *pkt, size_t len, uint32_t ttl);
 /* Puts every TTL (not OPT's) into [lo, hi], as the cache's TTL clamps

@@ -506,26 +506,6 @@ wire_iter_next(struct wire_iter *it, struct wire_rr *rr)
 	return 1;
 }
 
-size_t
-wire_ttl_offsets(const uint8_t *pkt, size_t len, uint16_t *offs, size_t max)
-{
-	struct wire_iter it;
-	struct wire_rr rr;
-	size_t n = 0;
-	int r;
-
-	if (len > WIRE_MAX_MSG || !wire_iter_init(&it, pkt, len))
-		return SIZE_MAX;
-	while ((r = wire_iter_next(&it, &rr)) == 1) {
-		if (rr.type == WIRE_T_OPT)
-			continue;
-		if (n == max)
-			return SIZE_MAX;
-		offs[n++] = (uint16_t)rr.ttl_off;
-	}
-	return r == 0 ? n : SIZE_MAX;
-}
-
 bool
 wire_min_ttl(const uint8_t *pkt, size_t len, uint32_t *ttl)
 {

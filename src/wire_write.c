@@ -68,16 +68,6 @@ wire_clamp_ttls(uint8_t *pkt, size_t len, uint32_t lo, uint32_t hi)
 {
 	return wire_rewrite_ttls(pkt, len, 0, lo, hi);
 }
-
-void
-wire_age_offsets(uint8_t *pkt, const uint16_t *offs, size_t n, uint32_t elapsed)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint32_t ttl = wire_get32(pkt + offs[i]);
-		ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 §8, as wire_age_ttls */
-		wire_put32(pkt + offs[i], ttl > elapsed ? ttl - elapsed : 0);
-	}
-}
 static bool
 writer_bytes(struct wire_writer *w, const void *p, size_t n)
 {

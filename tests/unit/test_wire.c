@@ -2505,72 +2505,6 @@ type_name_roundtrip(void **state)
 	}
 }
 
-/* ---- wire_ttl_offsets / wire_age_offsets --------------------------- */
-
-static void
-ttl_offsets(void **state)
-{
-	struct t_pkt p, aged;
-	struct wire_rr rr;
-	uint16_t offs[8];
-	size_t n;
-
-	(void)state;
-	t_response(&p); /* 4 records and an OPT */
-	n = wire_ttl_offsets(p.b, p.len, offs, 8);
-	assert_int_equal(n, 4);
-	for (unsigned i = 0; i < 4; i++) {
-		t_nth(p.b, p.len, i, &rr);
-		assert_int_equal(offs[i], rr.ttl_off);
-	}
-	/* Exactly enough room, and one short. */
-	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 4), 4);
-	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 3), SIZE_MAX);
-
-	/* Aging through the offsets is aging by walking. */
-	aged = p;
-	wire_age_offsets(aged.b, offs, n, 100);
-	assert_true(wire_age_ttls(p.b, p.len, 100));
-	assert_memory_equal(aged.b, p.b, p.len);
-	wire_age_offsets(aged.b, offs, n, 100000);
-	assert_true(wire_age_ttls(p.b, p.len, 100000));
-	assert_memory_equal(aged.b, p.b, p.len);
-	t_nth(aged.b, aged.len, 4, &rr);
-	assert_int_equal(rr.ttl, 0x8000u); /* OPT untouched */
-
-	/* No records at all. */
-	t_hdr(&p, 1, WIRE_QR, 1, 0, 0, 0);
-	t_question(&p, "example.com", WIRE_T_A);
-	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 8), 0);
-	assert_int_equal(wire_ttl_offsets(p.b, p.len, NULL, 0), 0);
-}
-
-static void
-ttl_offsets_malformed(void **state)
-{
-	struct t_pkt p;
-	uint16_t offs[8];
-
-	(void)state;
-	/* The last record's rdlength runs past the end. */
-	t_response(&p);
-	t_set16(&p, p.len - 2, 1);
-	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 8), SIZE_MAX);
-	/* More records promised than present. */
-	t_response(&p);
-	t_set16(&p, 10, 3);
-	assert_int_equal(wire_ttl_offsets(p.b, p.len, offs, 8), SIZE_MAX);
-	/* A cut question, and no header. */
-	t_response(&p);
-	assert_int_equal(wire_ttl_offsets(p.b, 12 + 17 + 3, offs, 8), SIZE_MAX);
-	assert_int_equal(wire_ttl_offsets(p.b, 11, offs, 8), SIZE_MAX);
-	/* Longer than a message can be: offsets would not fit 16 bits. */
-	static uint8_t big[WIRE_MAX_MSG + 1];
-	t_response(&p);
-	memcpy(big, p.b, p.len);
-	assert_int_equal(wire_ttl_offsets(big, sizeof(big), offs, 8), SIZE_MAX);
-}
-
 /* ---- hostile answers: work bounded by the input, not its square ---- */
 
 /* What a copy may cost: a few probes per input byte and per name
@@ -2820,8 +2754,6 @@ main(void)
 	    cmocka_unit_test(type_names),
 	    cmocka_unit_test(type_from_name),
 	    cmocka_unit_test(type_name_roundtrip),
-	    cmocka_unit_test(ttl_offsets),
-	    cmocka_unit_test(ttl_offsets_malformed),
 	    /* Last: under ASan an over-read aborts the whole run. */
 	    cmocka_unit_test(answer_owner_short),
 	    cmocka_unit_test(parse_query_cookie_only),

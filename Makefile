@@ -69,7 +69,7 @@ $(BUILD)/obj/%.o: src/%.c | build-deps
 $(BUILD)/mxcached: $(DAEMON_OBJ)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
-$(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o $(BUILD)/obj/prom.o
+$(BUILD)/mxcache-ctl: $(BUILD)/obj/ctl.o $(BUILD)/obj/prom.o $(BUILD)/obj/stats_keys.o
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # delayproxy: latency in front of test authoritative servers (tests, bench).

@@ -44,6 +44,10 @@ const char *control_made_dir(const struct control *ctl);
 
 /* Answers one request line; never NULL. Commands that wait on lookups
  * (route) need a connection and answer an error here. */
+/* The numbers the stats key table points into, as of now. */
+struct stats_view;
+void control_stats_view(const struct control_ctx *ctx, struct stats_view *v);
+
 json_t *control_dispatch(const struct control_ctx *ctx, const char *line, size_t len);
 
 #endif

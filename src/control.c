@@ -26,6 +26,7 @@
 #include "query.h"
 #include "route.h"
 #include "stats.h"
+#include "stats_keys.h"
 #include "stream.h"
 #include "upstream.h"
 #include "wire.h"
@@ -154,35 +155,33 @@ cmd_ping(const struct control_ctx *ctx, const json_t *req)
 	return json_pack("{s:b}", "pong", 1);
 }
 
+void
+control_stats_view(const struct control_ctx *ctx, struct stats_view *v)
+{
+	v->counters = *ctx->stats;
+	cache_get_stats(ctx->cache, &v->cache);
+	v->gauges.upstream_in_flight = upstream_in_flight(ctx->up);
+	v->gauges.distinct_in_flight = query_inflight(ctx->qe);
+	v->gauges.uptime_s = (clock_us() - ctx->started_us) / 1000000u;
+}
+
 static json_t *
 cmd_stats(const struct control_ctx *ctx, const json_t *req)
 {
 	const json_t *h = json_object_get(req, "histograms");
-	json_t *obj = json_object();
-	struct cache_stats cs;
+	struct stats_view *v;
+	json_t *obj;
 
-	if (h && !json_is_boolean(h)) {
-		json_decref(obj);
+	if (h && !json_is_boolean(h))
 		return control_error("stats: 'histograms' must be true or false");
+	/* About 7 KiB: off the stack of a loop callback. */
+	if (!(v = malloc(sizeof(*v))) || !(obj = json_object())) {
+		free(v);
+		return control_error("stats: out of memory");
 	}
-	stats_to_json(ctx->stats, obj, json_is_true(h));
-	cache_get_stats(ctx->cache, &cs);
-	json_object_set_new(obj, "cache.hits", json_integer((json_int_t)cs.hits));
-	json_object_set_new(obj, "cache.misses", json_integer((json_int_t)cs.misses));
-	json_object_set_new(obj, "cache.entries", json_integer((json_int_t)cs.entries));
-	json_object_set_new(obj, "cache.bytes", json_integer((json_int_t)cs.bytes));
-	json_object_set_new(obj, "cache.max_bytes", json_integer((json_int_t)cs.max_bytes));
-	json_object_set_new(obj, "cache.inserts", json_integer((json_int_t)cs.inserts));
-	json_object_set_new(obj, "cache.evictions", json_integer((json_int_t)cs.evictions));
-	json_object_set_new(obj, "cache.expired", json_integer((json_int_t)cs.expired));
-	json_object_set_new(obj, "mx_chaser.prefetch_unused",
-			    json_integer((json_int_t)cs.prefetched_unused));
-	json_object_set_new(obj, "upstream.in_flight",
-			    json_integer((json_int_t)upstream_in_flight(ctx->up)));
-	json_object_set_new(obj, "upstream.distinct_in_flight",
-			    json_integer((json_int_t)query_inflight(ctx->qe)));
-	json_object_set_new(obj, "uptime_s",
-			    json_integer((json_int_t)((clock_us() - ctx->started_us) / 1000000u)));
+	control_stats_view(ctx, v);
+	stats_to_json(v, obj, json_is_true(h));
+	free(v);
 	return obj;
 }
 

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "prom.h"
+#include "stats_keys.h"
 
 #define CTL_TIMEOUT_S 10
 #define CTL_MAX_ANSWER (64 * 1024 * 1024)
@@ -215,35 +216,61 @@ ctl_print_counts(const json_t *st, const char *label, const char *prefix)
 	printf("\n");
 }
 
+/* "cache.bytes" in MiB, the rest as integers. */
+static void
+ctl_print_value(const struct stats_key *k, double v)
+{
+	size_t len = strlen(k->name);
+
+	if (len >= 5 && strcmp(k->name + len - 5, "bytes") == 0)
+		printf("  %s %.1f MiB", k->label, v / 1048576.0);
+	else
+		printf("  %s %.0f", k->label, v);
+}
+
+/* The keys of one summary line, in the table's order, those the daemon
+ * sent; a histogram gets a line of its own under the title. */
+static void
+ctl_print_line(const json_t *st, const char *line)
+{
+	bool hists = false;
+
+	printf("%-13s", line);
+	if (strcmp(line, "cache") == 0) {
+		double hits = ctl_num(st, "cache.hits"),
+		       lookups = hits + ctl_num(st, "cache.misses");
+		printf("  hit ratio %.1f%%", lookups > 0 ? 100.0 * hits / lookups : 0.0);
+	}
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const struct stats_key *k = &stats_keys[i];
+		if (!k->line || strcmp(k->line, line) != 0)
+			continue;
+		if (k->kind == STATS_HISTOGRAM) {
+			if (!hists)
+				printf("\n");
+			hists = true;
+			ctl_print_latency(st, k->label, k->name);
+		} else if (json_object_get(st, k->name)) {
+			ctl_print_value(k, ctl_num(st, k->name));
+		}
+	}
+	if (!hists)
+		printf("\n");
+}
+
+/* Each summary line once, where the table first names it. */
 static void
 ctl_print_stats(const json_t *st)
 {
-	double hits = ctl_num(st, "cache.hits"), misses = ctl_num(st, "cache.misses");
-	double lookups = hits + misses;
-
-	printf("queries        total %.0f  udp %.0f  tcp %.0f  refused %.0f  dropped %.0f\n",
-	       ctl_num(st, "queries.total"), ctl_num(st, "queries.udp"), ctl_num(st, "queries.tcp"),
-	       ctl_num(st, "queries.refused"), ctl_num(st, "queries.dropped"));
-	printf("cache          hit ratio %.1f%%  hits %.0f  misses %.0f  entries %.0f\n",
-	       lookups > 0 ? 100.0 * hits / lookups : 0.0, hits, misses,
-	       ctl_num(st, "cache.entries"));
-	printf("               %.1f of %.1f MiB  evictions %.0f  expired %.0f\n",
-	       ctl_num(st, "cache.bytes") / 1048576.0, ctl_num(st, "cache.max_bytes") / 1048576.0,
-	       ctl_num(st, "cache.evictions"), ctl_num(st, "cache.expired"));
-	printf("latency\n");
-	ctl_print_latency(st, "all", "latency_us");
-	ctl_print_latency(st, "cache hit", "latency_hit_us");
-	ctl_print_latency(st, "cache miss", "latency_miss_us");
-	ctl_print_latency(st, "upstream", "latency_upstream_us");
-	printf("upstream       queries %.0f  failures %.0f  timeouts %.0f  bogus %.0f  "
-	       "coalesced %.0f  in flight %.0f\n",
-	       ctl_num(st, "upstream.queries"), ctl_num(st, "upstream.failures"),
-	       ctl_num(st, "upstream.timeouts"), ctl_num(st, "upstream.bogus"),
-	       ctl_num(st, "upstream.coalesced"), ctl_num(st, "upstream.in_flight"));
-	if (json_object_get(st, "mx_chaser.mx_answers"))
-		printf("mx chaser      mx answers %.0f  prefetches %.0f  prefetch hits %.0f\n",
-		       ctl_num(st, "mx_chaser.mx_answers"), ctl_num(st, "mx_chaser.prefetches"),
-		       ctl_num(st, "mx_chaser.prefetch_hits"));
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const char *line = stats_keys[i].line;
+		size_t j = 0;
+		while (line && j < i &&
+		       !(stats_keys[j].line && strcmp(stats_keys[j].line, line) == 0))
+			j++;
+		if (line && j == i)
+			ctl_print_line(st, line);
+	}
 	ctl_print_counts(st, "rcodes", "queries.by_rcode.");
 	ctl_print_counts(st, "types", "queries.by_type.");
 	printf("uptime         %.0f s\n", ctl_num(st, "uptime_s"));

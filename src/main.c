@@ -39,6 +39,7 @@
 #include "ratelimit.h"
 #include "servfail.h"
 #include "stats.h"
+#include "stats_keys.h"
 #include "upstream.h"
 
 #define MAIN_SWEEP_SECONDS 1.0
@@ -57,6 +58,7 @@ struct mxcached {
 	struct upstream *up;
 	struct query_engine *qe;
 	struct chaser *chaser;
+	struct control_ctx cctx; /* what the control socket and the status line read */
 	struct control *ctl;
 	struct metrics *metrics;
 	struct notify *notify;
@@ -218,10 +220,15 @@ static void
 mxcached_status(void *arg, char *buf, size_t len)
 {
 	const struct mxcached *d = arg;
-	struct cache_stats cs;
+	struct stats_view *v = malloc(sizeof(*v));
 
-	cache_get_stats(d->cache, &cs);
-	stats_summary(&d->stats, cs.hits, cs.misses, query_inflight(d->qe), buf, len);
+	if (!v) {
+		snprintf(buf, len, "running");
+		return;
+	}
+	control_stats_view(&d->cctx, v);
+	stats_summary(v, buf, len);
+	free(v);
 }
 
 /* Runs as root, before the drop: the file is checked as hostile input
@@ -332,21 +339,21 @@ mxcached_setup(struct mxcached *d)
 						     .arg = d->chaser,
 						     .servfail = servfail_note,
 						     .servfail_arg = &d->servfail});
-	struct control_ctx cctx = {.loop = d->loop,
-				   .stats = &d->stats,
-				   .cache = d->cache,
-				   .up = d->up,
-				   .qe = d->qe,
-				   .started_us = clock_us()};
+	d->cctx = (struct control_ctx){.loop = d->loop,
+				       .stats = &d->stats,
+				       .cache = d->cache,
+				       .up = d->up,
+				       .qe = d->qe,
+				       .started_us = clock_us()};
 	/* Asked for by name, the socket must work; the default one is a
 	 * convenience (another daemon may hold it): warn and run without. */
-	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &cctx, err, sizeof(err)))) {
+	if (!(d->ctl = control_new(d->loop, d->cfg.control_path, &d->cctx, err, sizeof(err)))) {
 		if (!d->cfg.control_default)
 			log_fatal("%s", err);
 		log_warn("%s; running without a control socket (see -s)", err);
 	}
-	if (d->cfg.metrics_on &&
-	    !(d->metrics = metrics_new(d->loop, &d->cfg.metrics, d->acl, &cctx, err, sizeof(err))))
+	if (d->cfg.metrics_on && !(d->metrics = metrics_new(d->loop, &d->cfg.metrics, d->acl,
+							    &d->cctx, err, sizeof(err))))
 		log_fatal("--metrics: %s", err);
 	mxcached_listen(d);
 

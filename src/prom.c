@@ -1,9 +1,11 @@
 /*
  * prom: see include/prom.h.
  *
- * Flat keys become metric names ("cache.hits" -> mxcache_cache_hits_total),
- * the by_type/by_rcode families become labelled counters, and the latency
- * histograms (microseconds) become Prometheus histograms in seconds.
+ * The stats key table gives the names, kinds and help texts: flat keys
+ * become metric names ("cache.hits" -> mxcache_cache_hits_total), the
+ * by_type/by_rcode families labelled counters, and the latency histograms
+ * (microseconds) Prometheus histograms in seconds. Keys the table does
+ * not know (an older or newer daemon) are left out.
  */
 #include "prom.h"
 
@@ -14,27 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool prom_is_gauge(const char *key);
+#include "stats_keys.h"
+
 static double prom_num(const json_t *obj, const char *key);
 static void prom_families(FILE *out, const json_t *st);
-static void prom_scalars(FILE *out, const json_t *st);
-static void prom_hist(FILE *out, const char *name, const json_t *h);
-
-static bool
-prom_is_gauge(const char *key)
-{
-	static const char *const gauges[] = {"cache.entries",
-					     "cache.bytes",
-					     "cache.max_bytes",
-					     "upstream.in_flight",
-					     "upstream.distinct_in_flight",
-					     "uptime_s"};
-
-	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
-		if (strcmp(key, gauges[i]) == 0)
-			return true;
-	return false;
-}
+static void prom_scalar(FILE *out, const struct stats_key *k, const json_t *v);
+static void prom_hist(FILE *out, const struct stats_key *k, const json_t *h);
 
 static double
 prom_num(const json_t *obj, const char *key)
@@ -45,61 +32,49 @@ prom_num(const json_t *obj, const char *key)
 static void
 prom_families(FILE *out, const json_t *st)
 {
-	static const struct {
-		const char *prefix;
-		const char *metric;
-		const char *label;
-	} families[] = {
-	    {"queries.by_type.", "mxcache_queries_by_type_total", "type"},
-	    {"queries.by_rcode.", "mxcache_answers_by_rcode_total", "rcode"},
-	};
 	const char *key;
 	json_t *v;
 
-	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
-		size_t plen = strlen(families[f].prefix);
-		fprintf(out, "# HELP %s Queries counted by %s.\n", families[f].metric,
-			families[f].label);
-		fprintf(out, "# TYPE %s counter\n", families[f].metric);
+	for (size_t f = 0; f < stats_nfamilies; f++) {
+		const struct stats_family *fam = &stats_families[f];
+		size_t plen = strlen(fam->prefix);
+		fprintf(out, "# HELP %s %s\n", fam->metric, fam->help);
+		fprintf(out, "# TYPE %s counter\n", fam->metric);
 		json_object_foreach((json_t *)(uintptr_t)st, key, v)
 		{
-			if (strncmp(key, families[f].prefix, plen) == 0)
-				fprintf(out, "%s{%s=\"%s\"} %.0f\n", families[f].metric,
-					families[f].label, key + plen, json_number_value(v));
+			/* "queries.by_type.other" is a key of its own, not a type. */
+			if (strncmp(key, fam->prefix, plen) == 0 && !stats_key_find(key))
+				fprintf(out, "%s{%s=\"%s\"} %.0f\n", fam->metric, fam->label,
+					key + plen, json_number_value(v));
 		}
 	}
 }
 
+/* "cache.hits" -> mxcache_cache_hits_total; gauges and ".total" keys
+ * keep their name. */
 static void
-prom_scalars(FILE *out, const json_t *st)
+prom_scalar(FILE *out, const struct stats_key *k, const json_t *v)
 {
-	const char *key;
-	json_t *v;
+	bool gauge = k->kind == STATS_GAUGE;
+	size_t klen = strlen(k->name);
+	bool has_total = klen > 6 && strcmp(k->name + klen - 6, ".total") == 0;
+	char metric[128];
 
-	json_object_foreach((json_t *)(uintptr_t)st, key, v)
-	{
-		char metric[128];
-		if (!json_is_number(v) || strncmp(key, "queries.by_", 11) == 0 ||
-		    strncmp(key, "latency", 7) == 0)
-			continue;
-		bool gauge = prom_is_gauge(key);
-		size_t klen = strlen(key);
-		bool has_total = klen > 6 && strcmp(key + klen - 6, ".total") == 0;
-		snprintf(metric, sizeof(metric), "mxcache_%s%s", key,
-			 gauge || has_total ? "" : "_total");
-		for (char *p = metric; *p; p++)
-			if (*p == '.')
-				*p = '_';
-		fprintf(out, "# HELP %s mxcached statistic %s.\n", metric, key);
-		fprintf(out, "# TYPE %s %s\n", metric, gauge ? "gauge" : "counter");
-		fprintf(out, "%s %.0f\n", metric, json_number_value(v));
-	}
+	snprintf(metric, sizeof(metric), "mxcache_%s%s", k->name,
+		 gauge || has_total ? "" : "_total");
+	for (char *p = metric; *p; p++)
+		if (*p == '.')
+			*p = '_';
+	fprintf(out, "# HELP %s %s\n", metric, k->help);
+	fprintf(out, "# TYPE %s %s\n", metric, gauge ? "gauge" : "counter");
+	fprintf(out, "%s %.0f\n", metric, json_number_value(v));
 }
 
 /* Cumulative buckets, +Inf, _sum and _count, as Prometheus expects. */
 static void
-prom_hist(FILE *out, const char *name, const json_t *h)
+prom_hist(FILE *out, const struct stats_key *k, const json_t *h)
 {
+	const char *name = k->name;
 	const json_t *le = json_object_get(h, "le"), *counts = json_object_get(h, "count");
 	char metric[96];
 	double cum = 0;
@@ -108,7 +83,7 @@ prom_hist(FILE *out, const char *name, const json_t *h)
 	/* "latency_hit_us" -> "mxcache_latency_hit_seconds" */
 	snprintf(metric, sizeof(metric), "mxcache_%.*s_seconds",
 		 (int)(len > 3 && strcmp(name + len - 3, "_us") == 0 ? len - 3 : len), name);
-	fprintf(out, "# HELP %s Client-facing DNS latency (%s).\n", metric, name);
+	fprintf(out, "# HELP %s %s\n", metric, k->help);
 	fprintf(out, "# TYPE %s histogram\n", metric);
 	for (size_t i = 0; i < json_array_size(le); i++) {
 		cum += json_number_value(json_array_get(counts, i));
@@ -124,15 +99,24 @@ char *
 prom_render(const json_t *stats, size_t *len)
 {
 	char *text = NULL;
-	const char *key;
+	const json_t *hists = json_object_get(stats, "histograms");
 	json_t *v;
 	FILE *out = open_memstream(&text, len);
 
 	if (!out)
 		return NULL;
 	prom_families(out, stats);
-	prom_scalars(out, stats);
-	json_object_foreach(json_object_get(stats, "histograms"), key, v) prom_hist(out, key, v);
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const struct stats_key *k = &stats_keys[i];
+		if (k->kind != STATS_HISTOGRAM &&
+		    json_is_number(v = json_object_get(stats, k->name)))
+			prom_scalar(out, k, v);
+	}
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const struct stats_key *k = &stats_keys[i];
+		if (k->kind == STATS_HISTOGRAM && (v = json_object_get(hists, k->name)))
+			prom_hist(out, k, v);
+	}
 	if (ferror(out)) {
 		fclose(out);
 		free(text);

@@ -10,17 +10,6 @@
 #include "log.h"
 #include "wire.h"
 
-static const char *const servfail_reasons[STATS_SF_COUNT] = {
-    [STATS_SF_UPSTREAM] = "recursion found no usable answer",
-    [STATS_SF_BOGUS] = "DNSSEC validation failed",
-    [STATS_SF_DEADLINE] = "no answer within --query-timeout",
-    [STATS_SF_TABLE_FULL] = "--max-inflight lookups running",
-    [STATS_SF_ZONE_SHARE] = "the zone holds its share of lookups in flight (--zone-max-inflight)",
-    [STATS_SF_JOSTLED] = "the lookup gave way to a newer one (table full)",
-    [STATS_SF_WAITERS] = "too many clients waiting on one lookup",
-    [STATS_SF_RESOURCES] = "out of memory, or libunbound refused the lookup",
-};
-
 void
 servfail_format(const struct cache_key *key, enum stats_servfail why, const char *detail,
 		size_t clients, char *buf, size_t len)
@@ -35,9 +24,9 @@ servfail_format(const struct cache_key *key, enum stats_servfail why, const char
 		tname = type;
 	}
 	snprintf(buf, len, "SERVFAIL %s %s%s: %s [%s]%s%s, %zu client%s", name, tname,
-		 (key->flags & CACHE_KEY_CD) ? " (CD)" : "",
-		 why < STATS_SF_COUNT ? servfail_reasons[why] : "unknown", stats_servfail_name(why),
-		 detail ? ": " : "", detail ? detail : "", clients, clients == 1 ? "" : "s");
+		 (key->flags & CACHE_KEY_CD) ? " (CD)" : "", stats_servfail_reason(why),
+		 stats_servfail_name(why), detail ? ": " : "", detail ? detail : "", clients,
+		 clients == 1 ? "" : "s");
 }
 
 void

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "stats_keys.h"
 #include "wire.h"
 
 size_t
@@ -132,10 +133,15 @@ stats_hist_buckets(const struct stats_hist *h)
 }
 
 static const char *const stats_servfail_names[STATS_SF_COUNT] = {
-    [STATS_SF_UPSTREAM] = "upstream",	  [STATS_SF_BOGUS] = "bogus",
-    [STATS_SF_DEADLINE] = "deadline",	  [STATS_SF_TABLE_FULL] = "table_full",
-    [STATS_SF_ZONE_SHARE] = "zone_share", [STATS_SF_JOSTLED] = "jostled",
-    [STATS_SF_WAITERS] = "waiters",	  [STATS_SF_RESOURCES] = "resources",
+#define STATS_SF_NAME(id, name, reason) [STATS_SF_##id] = #name,
+    STATS_SERVFAILS(STATS_SF_NAME)
+#undef STATS_SF_NAME
+};
+
+static const char *const stats_servfail_reasons[STATS_SF_COUNT] = {
+#define STATS_SF_REASON(id, name, reason) [STATS_SF_##id] = reason,
+    STATS_SERVFAILS(STATS_SF_REASON)
+#undef STATS_SF_REASON
 };
 
 const char *
@@ -144,16 +150,41 @@ stats_servfail_name(enum stats_servfail why)
 	return why < STATS_SF_COUNT ? stats_servfail_names[why] : "unknown";
 }
 
-void
-stats_to_json(const struct stats *st, json_t *obj, bool histograms)
+const char *
+stats_servfail_reason(enum stats_servfail why)
 {
-	char key[64];
-	stats_set(obj, "queries.total", st->queries_total);
-	stats_set(obj, "queries.udp", st->queries_udp);
-	stats_set(obj, "queries.tcp", st->queries_tcp);
-	stats_set(obj, "queries.dropped", st->dropped);
-	stats_set(obj, "queries.refused", st->refused);
-	stats_set(obj, "queries.ratelimited", st->ratelimited);
+	return why < STATS_SF_COUNT ? stats_servfail_reasons[why] : "unknown";
+}
+
+void
+stats_hist_merge(struct stats_hist *sum, const struct stats_hist *h)
+{
+	sum->count += h->count;
+	sum->sum += h->sum;
+	if (h->max > sum->max)
+		sum->max = h->max;
+	for (size_t i = 0; i < STATS_HIST_BUCKETS; i++)
+		sum->buckets[i] += h->buckets[i];
+}
+
+/* Every field up to the histograms is a count (see struct stats). */
+void
+stats_sum(struct stats *sum, const struct stats *w)
+{
+	uint64_t *to = (uint64_t *)(void *)sum;
+	const uint64_t *from = (const uint64_t *)(const void *)w;
+
+	for (size_t i = 0; i < offsetof(struct stats, latency) / sizeof(uint64_t); i++)
+		to[i] += from[i];
+	stats_hist_merge(&sum->latency, &w->latency);
+	stats_hist_merge(&sum->latency_hit, &w->latency_hit);
+	stats_hist_merge(&sum->latency_miss, &w->latency_miss);
+	stats_hist_merge(&sum->latency_upstream, &w->latency_upstream);
+}
+
+static void
+stats_families_json(const struct stats *st, json_t *obj)
+{
 	for (size_t i = 0; i < sizeof(stats_fixed_types) / sizeof(stats_fixed_types[0]); i++) {
 		uint16_t t = stats_fixed_types[i];
 		stats_set_code(obj, "queries.by_type", wire_type_name(t), "TYPE", t,
@@ -163,65 +194,41 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 		if (st->by_type[t])
 			stats_set_code(obj, "queries.by_type", wire_type_name((uint16_t)t), "TYPE",
 				       t, st->by_type[t]);
-	stats_set(obj, "queries.by_type.other", st->type_other);
 	for (unsigned r = 0; r < STATS_RCODES; r++)
 		if (wire_rcode_name(r) || st->by_rcode[r])
 			stats_set_code(obj, "queries.by_rcode", wire_rcode_name(r), "RCODE", r,
 				       st->by_rcode[r]);
-	stats_set(obj, "upstream.queries", st->upstream_queries);
-	stats_set(obj, "upstream.failures", st->upstream_failures);
-	stats_set(obj, "upstream.timeouts", st->upstream_timeouts);
-	stats_set(obj, "upstream.bogus", st->upstream_bogus);
-	stats_set(obj, "upstream.coalesced", st->inflight_joined);
-	stats_set(obj, "upstream.overflow", st->inflight_overflow);
-	stats_set(obj, "upstream.zone_capped", st->inflight_zone_capped);
-	stats_set(obj, "upstream.jostled", st->inflight_jostled);
-	stats_set(obj, "tcp.accepted", st->tcp_accepted);
-	stats_set(obj, "tcp.rejected", st->tcp_rejected);
-	stats_set(obj, "tcp.timeouts", st->tcp_timeouts);
-	stats_set(obj, "tcp.write_timeouts", st->tcp_write_timeouts);
-	stats_set(obj, "tcp.refused", st->tcp_refused);
-	stats_set(obj, "udp.send_errors", st->udp_send_errors);
-	stats_set(obj, "cache.refreshes", st->refreshes);
-	stats_set(obj, "cache.stale_served", st->stale_served);
-	stats_set(obj, "mx_chaser.mx_answers", st->mx_answers);
-	stats_set(obj, "mx_chaser.implicit_mx", st->mx_implicit);
-	stats_set(obj, "mx_chaser.null_mx", st->mx_null);
-	stats_set(obj, "mx_chaser.exchangers", st->mx_exchangers);
-	stats_set(obj, "mx_chaser.prefetches", st->mx_prefetches);
-	stats_set(obj, "mx_chaser.skipped_cached", st->mx_skipped_cached);
-	stats_set(obj, "mx_chaser.skipped_running", st->mx_skipped_running);
-	stats_set(obj, "mx_chaser.capped", st->mx_capped);
-	stats_set(obj, "mx_chaser.over_limit", st->mx_over_limit);
-	stats_set(obj, "mx_chaser.background_full", st->mx_background_full);
-	stats_set(obj, "mx_chaser.zone_budget", st->mx_zone_budget);
-	stats_set(obj, "mx_chaser.additional_records", st->mx_additional);
-	stats_set(obj, "mx_chaser.prefetch_hits", st->prefetch_hits);
-	for (unsigned i = 0; i < STATS_SF_COUNT; i++) {
-		snprintf(key, sizeof(key), "servfail.%s", stats_servfail_names[i]);
-		stats_set(obj, key, st->servfail[i]);
-	}
-	stats_hist_json(&st->latency, obj, "latency_us");
-	stats_hist_json(&st->latency_hit, obj, "latency_hit_us");
-	stats_hist_json(&st->latency_miss, obj, "latency_miss_us");
-	stats_hist_json(&st->latency_upstream, obj, "latency_upstream_us");
-	if (histograms)
-		json_object_set_new(
-		    obj, "histograms",
-		    json_pack("{s:o, s:o, s:o, s:o}", "latency_us",
-			      stats_hist_buckets(&st->latency), "latency_hit_us",
-			      stats_hist_buckets(&st->latency_hit), "latency_miss_us",
-			      stats_hist_buckets(&st->latency_miss), "latency_upstream_us",
-			      stats_hist_buckets(&st->latency_upstream)));
 }
 
 void
-stats_summary(const struct stats *st, uint64_t hits, uint64_t misses, size_t in_flight, char *buf,
-	      size_t len)
+stats_to_json(const struct stats_view *v, json_t *obj, bool histograms)
 {
-	uint64_t asked = hits + misses;
+	json_t *buckets = histograms ? json_object() : NULL;
 
-	snprintf(buf, len, "%llu queries, %.1f%% cache hits, %zu lookups in flight, p99 %llu us",
-		 (unsigned long long)st->queries_total, asked ? 100.0 * (double)hits / (double)asked : 0.0,
-		 in_flight, (unsigned long long)stats_hist_quantile(&st->latency, 0.99));
+	stats_families_json(&v->counters, obj);
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const struct stats_key *k = &stats_keys[i];
+		if (k->kind != STATS_HISTOGRAM) {
+			stats_set(obj, k->name, stats_key_value(k, v));
+			continue;
+		}
+		stats_hist_json(stats_key_hist(k, v), obj, k->name);
+		if (buckets)
+			json_object_set_new(buckets, k->name,
+					    stats_hist_buckets(stats_key_hist(k, v)));
+	}
+	if (buckets)
+		json_object_set_new(obj, "histograms", buckets);
+}
+
+void
+stats_summary(const struct stats_view *v, char *buf, size_t len)
+{
+	uint64_t hits = v->cache.hits, asked = v->cache.hits + v->cache.misses;
+
+	snprintf(buf, len, "%llu queries, %.1f%% cache hits, %llu lookups in flight, p99 %llu us",
+		 (unsigned long long)v->counters.queries_total,
+		 asked ? 100.0 * (double)hits / (double)asked : 0.0,
+		 (unsigned long long)v->gauges.distinct_in_flight,
+		 (unsigned long long)stats_hist_quantile(&v->counters.latency, 0.99));
 }

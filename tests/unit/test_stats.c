@@ -15,11 +15,12 @@
 #include <jansson.h>
 
 #include "stats.h"
+#include "stats_keys.h"
 
 #define T_LAST (STATS_HIST_BUCKETS - 1)
 
 struct t_state {
-	struct stats st;
+	struct stats_view v;
 	json_t *obj;
 };
 
@@ -159,7 +160,7 @@ static void
 hist_add_counts(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats_hist *h = &t->st.latency;
+	struct stats_hist *h = &t->v.counters.latency;
 	const uint64_t vals[] = {0, 1, 3, 100, 100, 5000, 42, 1000000};
 	uint64_t sum = 0, total = 0;
 
@@ -193,9 +194,9 @@ quantile_empty(void **state)
 {
 	struct t_state *t = t_new(state);
 
-	assert_int_equal(stats_hist_quantile(&t->st.latency, 0.5), 0);
-	assert_int_equal(stats_hist_quantile(&t->st.latency, 0.99), 0);
-	assert_int_equal(stats_hist_quantile(&t->st.latency, 1.0), 0);
+	assert_int_equal(stats_hist_quantile(&t->v.counters.latency, 0.5), 0);
+	assert_int_equal(stats_hist_quantile(&t->v.counters.latency, 0.99), 0);
+	assert_int_equal(stats_hist_quantile(&t->v.counters.latency, 1.0), 0);
 }
 
 static void
@@ -206,7 +207,7 @@ quantile_single_sample(void **state)
 	const double qs[] = {0.0001, 0.5, 0.9, 0.99, 1.0};
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-		struct stats_hist *h = &t->st.latency;
+		struct stats_hist *h = &t->v.counters.latency;
 		memset(h, 0, sizeof(*h));
 		stats_hist_add(h, vals[i]);
 		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
@@ -221,7 +222,7 @@ static void
 quantile_two_modes(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats_hist *h = &t->st.latency;
+	struct stats_hist *h = &t->v.counters.latency;
 	size_t b100 = stats_hist_index(100);
 	uint64_t width = stats_hist_lower(b100 + 1) - stats_hist_lower(b100);
 	uint64_t p50, p99;
@@ -252,7 +253,7 @@ static void
 quantile_uniform(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats_hist *h = &t->st.latency;
+	struct stats_hist *h = &t->v.counters.latency;
 	const struct {
 		double q;
 		uint64_t want;
@@ -279,7 +280,7 @@ static void
 quantile_overflow_bucket(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats_hist *h = &t->st.latency;
+	struct stats_hist *h = &t->v.counters.latency;
 
 	stats_hist_add(h, 10);
 	stats_hist_add(h, (uint64_t)1 << 32);
@@ -290,42 +291,120 @@ quantile_overflow_bucket(void **state)
 
 /* ---- stats_to_json ------------------------------------------------- */
 
+/* Every key of the table is in the JSON, as a number, even at zero; a
+ * histogram as its percentiles. Nothing else is, but the families. */
 static void
-json_design_keys(void **state)
+json_table_keys(void **state)
 {
 	struct t_state *t = t_new(state);
-	const char *keys[] = {
-	    "queries.total",
-	    "queries.udp",
-	    "queries.tcp",
-	    "queries.by_type.A",
-	    "queries.by_type.AAAA",
-	    "queries.by_type.MX",
-	    "queries.by_rcode.NOERROR",
-	    "queries.by_rcode.NXDOMAIN",
-	    "queries.by_rcode.SERVFAIL",
-	    "upstream.queries",
-	    "upstream.failures",
-	    "mx_chaser.mx_answers",
-	    "mx_chaser.prefetches",
-	    "mx_chaser.prefetch_hits",
-	    "latency_us.p50",
-	    "latency_us.p90",
-	    "latency_us.p99",
-	};
+	static const char *const parts[] = {"p50", "p90", "p99", "max", "mean", "count"};
+	size_t expected = 0, families = 0;
+	const char *key;
+	json_t *v;
+	char name[96];
 
-	/* Present, as numbers, even when everything is zero. */
-	stats_to_json(&t->st, t->obj, false);
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		assert_int_equal(t_int(t->obj, keys[i]), 0);
+	stats_to_json(&t->v, t->obj, false);
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		if (stats_keys[i].kind != STATS_HISTOGRAM) {
+			assert_int_equal(t_int(t->obj, stats_keys[i].name), 0);
+			expected++;
+			continue;
+		}
+		for (size_t j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
+			snprintf(name, sizeof(name), "%s.%s", stats_keys[i].name, parts[j]);
+			assert_int_equal(t_int(t->obj, name), 0);
+			expected++;
+		}
+	}
+	json_object_foreach(t->obj, key, v)
+	{
+		for (size_t f = 0; f < stats_nfamilies; f++)
+			if (strncmp(key, stats_families[f].prefix,
+				    strlen(stats_families[f].prefix)) == 0 &&
+			    !stats_key_find(key))
+				families++;
+	}
+	assert_true(families > 0);
+	assert_int_equal(json_object_size(t->obj), expected + families);
 	assert_null(json_object_get(t->obj, "histograms"));
+}
+
+/* Names unique, help written, and every counter of struct stats (the
+ * scalars and the SERVFAIL reasons) named by exactly one key. */
+static void
+table_covers_counters(void **state)
+{
+	enum { N = offsetof(struct stats, by_type) / sizeof(uint64_t) };
+	unsigned seen[N] = {0};
+
+	(void)state;
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const struct stats_key *k = &stats_keys[i];
+		assert_non_null(k->help);
+		assert_true(strlen(k->help) > 10);
+		assert_int_equal(k->help[strlen(k->help) - 1], '.');
+		assert_true((k->line == NULL) == (k->label == NULL));
+		assert_ptr_equal(stats_key_find(k->name), k);
+		if (k->kind == STATS_COUNTER &&
+		    k->offset < offsetof(struct stats_view, counters.by_type))
+			seen[k->offset / sizeof(uint64_t)]++;
+	}
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(seen[i], 1);
+	assert_null(stats_key_find("cache"));
+}
+
+/* Two workers' counters and histograms add up. */
+static void
+sum_workers(void **state)
+{
+	struct t_state *t = t_new(state);
+	struct stats *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+
+	assert_non_null(a);
+	assert_non_null(b);
+	a->queries_total = 3;
+	b->queries_total = 4;
+	a->servfail[STATS_SF_BOGUS] = 1;
+	b->servfail[STATS_SF_BOGUS] = 2;
+	b->by_type[15] = 5;
+	a->by_rcode[3] = 1;
+	stats_hist_add(&a->latency, 10);
+	stats_hist_add(&b->latency, 9000);
+	stats_hist_add(&b->latency_upstream, 70);
+	stats_sum(&t->v.counters, a);
+	stats_sum(&t->v.counters, b);
+	assert_int_equal(t->v.counters.queries_total, 7);
+	assert_int_equal(t->v.counters.servfail[STATS_SF_BOGUS], 3);
+	assert_int_equal(t->v.counters.by_type[15], 5);
+	assert_int_equal(t->v.counters.by_rcode[3], 1);
+	assert_int_equal(t->v.counters.latency.count, 2);
+	assert_int_equal(t->v.counters.latency.sum, 9010);
+	assert_int_equal(t->v.counters.latency.max, 9000);
+	assert_int_equal(t->v.counters.latency.buckets[stats_hist_index(9000)], 1);
+	assert_int_equal(t->v.counters.latency_upstream.count, 1);
+	free(a);
+	free(b);
+}
+
+/* The SERVFAIL reasons: a name for the key, a sentence for the log. */
+static void
+servfail_names(void **state)
+{
+	(void)state;
+	assert_string_equal(stats_servfail_name(STATS_SF_DEADLINE), "deadline");
+	assert_string_equal(stats_servfail_name(STATS_SF_COUNT), "unknown");
+	assert_string_equal(stats_servfail_reason(STATS_SF_BOGUS), "DNSSEC validation failed");
+	assert_non_null(stats_key_find("servfail.zone_share"));
+	assert_non_null(strstr(stats_key_find("servfail.waiters")->help,
+			       stats_servfail_reason(STATS_SF_WAITERS)));
 }
 
 static void
 json_query_counters(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats *st = &t->st;
+	struct stats *st = &t->v.counters;
 
 	for (int i = 0; i < 3; i++)
 		stats_count_query(st, 1, false);
@@ -338,7 +417,7 @@ json_query_counters(void **state)
 	stats_count_rcode(st, 3);
 	stats_count_rcode(st, 2);
 	stats_count_rcode(st, 1000); /* folded into the last slot */
-	stats_to_json(st, t->obj, false);
+	stats_to_json(&t->v, t->obj, false);
 
 	assert_int_equal(t_int(t->obj, "queries.total"), 7);
 	assert_int_equal(t_int(t->obj, "queries.udp"), 5);
@@ -362,9 +441,9 @@ static void
 json_unnamed_types(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats *st = &t->st;
+	struct stats *st = &t->v.counters;
 
-	stats_to_json(st, t->obj, false);
+	stats_to_json(&t->v, t->obj, false);
 	assert_null(json_object_get(t->obj, "queries.by_type.TYPE200"));
 	assert_null(json_object_get(t->obj, "queries.by_type.TYPE0"));
 	assert_null(json_object_get(t->obj, "queries.by_type.SPF")); /* named, not listed */
@@ -374,7 +453,7 @@ json_unnamed_types(void **state)
 	stats_count_query(st, 200, false);
 	stats_count_query(st, 0, false);
 	stats_count_query(st, 99, false);
-	stats_to_json(st, t->obj, false);
+	stats_to_json(&t->v, t->obj, false);
 	assert_int_equal(t_int(t->obj, "queries.by_type.TYPE200"), 2);
 	assert_int_equal(t_int(t->obj, "queries.by_type.TYPE0"), 1);
 	assert_int_equal(t_int(t->obj, "queries.by_type.SPF"), 1);
@@ -386,7 +465,7 @@ static void
 json_counters_map_to_fields(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats *st = &t->st;
+	struct stats *st = &t->v.counters;
 	const struct {
 		const char *key;
 		uint64_t *field;
@@ -416,13 +495,34 @@ json_counters_map_to_fields(void **state)
 	    {"mx_chaser.capped", &st->mx_capped},
 	    {"mx_chaser.additional_records", &st->mx_additional},
 	    {"mx_chaser.prefetch_hits", &st->prefetch_hits},
+	    {"mx_chaser.over_limit", &st->mx_over_limit},
+	    {"mx_chaser.background_full", &st->mx_background_full},
+	    {"mx_chaser.zone_budget", &st->mx_zone_budget},
+	    {"mx_chaser.prefetch_unused", &t->v.cache.prefetched_unused},
+	    {"queries.ratelimited", &st->ratelimited},
+	    {"queries.by_type.other", &st->type_other},
+	    {"cache.stale_served", &st->stale_served},
+	    {"cache.hits", &t->v.cache.hits},
+	    {"cache.misses", &t->v.cache.misses},
+	    {"cache.entries", &t->v.cache.entries},
+	    {"cache.bytes", &t->v.cache.bytes},
+	    {"cache.max_bytes", &t->v.cache.max_bytes},
+	    {"cache.inserts", &t->v.cache.inserts},
+	    {"cache.evictions", &t->v.cache.evictions},
+	    {"cache.expired", &t->v.cache.expired},
+	    {"upstream.zone_capped", &st->inflight_zone_capped},
+	    {"upstream.jostled", &st->inflight_jostled},
+	    {"upstream.in_flight", &t->v.gauges.upstream_in_flight},
+	    {"upstream.distinct_in_flight", &t->v.gauges.distinct_in_flight},
+	    {"uptime_s", &t->v.gauges.uptime_s},
+	    {"servfail.jostled", &st->servfail[STATS_SF_JOSTLED]},
 	};
 	size_t n = sizeof(map) / sizeof(map[0]);
 
 	/* Distinct values, so a key wired to the wrong field shows. */
 	for (size_t i = 0; i < n; i++)
 		*map[i].field = 1000 + i;
-	stats_to_json(st, t->obj, false);
+	stats_to_json(&t->v, t->obj, false);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(t_int(t->obj, map[i].key), 1000 + i);
 }
@@ -431,7 +531,7 @@ static void
 json_latency(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats *st = &t->st;
+	struct stats *st = &t->v.counters;
 	const char *prefixes[] = {"latency_us", "latency_hit_us", "latency_miss_us",
 				  "latency_upstream_us"};
 	struct stats_hist *hists[] = {&st->latency, &st->latency_hit, &st->latency_miss,
@@ -441,7 +541,7 @@ json_latency(void **state)
 	for (size_t k = 0; k < 4; k++)
 		for (uint64_t v = 1; v <= 100; v++)
 			stats_hist_add(hists[k], v * (k + 1) * 10);
-	stats_to_json(st, t->obj, false);
+	stats_to_json(&t->v, t->obj, false);
 	for (size_t k = 0; k < 4; k++) {
 		const struct {
 			const char *name;
@@ -496,14 +596,14 @@ static void
 json_histograms(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats *st = &t->st;
+	struct stats *st = &t->v.counters;
 	const json_t *hists, *o, *le;
 
 	for (uint64_t v = 0; v < 5000; v += 7)
 		stats_hist_add(&st->latency, v);
 	stats_hist_add(&st->latency_hit, 3);
 	stats_hist_add(&st->latency_miss, 250000);
-	stats_to_json(st, t->obj, true);
+	stats_to_json(&t->v, t->obj, true);
 	hists = json_object_get(t->obj, "histograms");
 	assert_true(json_is_object(hists));
 	o = t_hist_shape(hists, "latency_us", &st->latency);
@@ -527,13 +627,13 @@ static void
 json_histogram_le_covers_samples(void **state)
 {
 	struct t_state *t = t_new(state);
-	struct stats *st = &t->st;
+	struct stats *st = &t->v.counters;
 	const json_t *le;
 	const uint64_t slow = 600000000u; /* 600 s in microseconds */
 
 	stats_hist_add(&st->latency_upstream, 100);
 	stats_hist_add(&st->latency_upstream, slow);
-	stats_to_json(st, t->obj, true);
+	stats_to_json(&t->v, t->obj, true);
 	le = json_object_get(
 	    json_object_get(json_object_get(t->obj, "histograms"), "latency_upstream_us"), "le");
 	assert_true(json_is_array(le));
@@ -555,7 +655,10 @@ main(void)
 	    cmocka_unit_test_teardown(quantile_two_modes, t_teardown),
 	    cmocka_unit_test_teardown(quantile_uniform, t_teardown),
 	    cmocka_unit_test_teardown(quantile_overflow_bucket, t_teardown),
-	    cmocka_unit_test_teardown(json_design_keys, t_teardown),
+	    cmocka_unit_test_teardown(json_table_keys, t_teardown),
+	    cmocka_unit_test(table_covers_counters),
+	    cmocka_unit_test_teardown(sum_workers, t_teardown),
+	    cmocka_unit_test(servfail_names),
 	    cmocka_unit_test_teardown(json_query_counters, t_teardown),
 	    cmocka_unit_test_teardown(json_unnamed_types, t_teardown),
 	    cmocka_unit_test_teardown(json_counters_map_to_fields, t_teardown),

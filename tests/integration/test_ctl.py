@@ -70,6 +70,28 @@ def test_prometheus_stats_parse(daemon):
     assert count == [stats["latency_us.count"]]
 
 
+
+def test_prometheus_covers_every_key(daemon):
+    """Every number of the JSON object is exposed with a help text of its
+    own: JSON, Prometheus and the summary are one table's renderings."""
+    stats = daemon.stats()
+    families = parse_prometheus(_ok(daemon.ctl("--prometheus", "stats")))
+    helps = {name: f["help"] for name, f in families.items()}
+    assert len(set(helps.values())) == len(helps), "a help text stands twice"
+    hist_parts = (".p50", ".p90", ".p99", ".max", ".mean", ".count")
+    for key, v in stats.items():
+        if not isinstance(v, (int, float)) or key.startswith("queries.by_"):
+            continue
+        if key.startswith("latency") and key.endswith(hist_parts):
+            base = key.rsplit(".", 1)[0].removesuffix("_us")
+            assert f"mxcache_{base}_seconds" in families, key
+            continue
+        metric = "mxcache_" + key.replace(".", "_")
+        found = [m for m in (metric, metric + "_total") if m in families]
+        assert found, f"{key}: no Prometheus family"
+        assert helps[found[0]] and "statistic" not in helps[found[0]], key
+
+
 _GOOD = (
     "# HELP m_seconds Latency.\n# TYPE m_seconds histogram\n"
     'm_seconds_bucket{le="0.1"} 1\nm_seconds_bucket{le="+Inf"} 2\n'

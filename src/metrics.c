@@ -53,6 +53,7 @@ static bool metrics_request_line(const char *s, size_t len, bool *known, bool *h
 static bool metrics_header_line(const char *s, size_t len);
 static bool metrics_accept(struct stream_server *srv, int fd, const struct sockaddr *peer,
 			   socklen_t peerlen);
+static bool metrics_make_room(struct metrics *m);
 static void metrics_readable(struct stream_conn *sc);
 static void metrics_writable(struct stream_conn *sc, size_t written);
 static void metrics_expired(struct stream_conn *sc);
@@ -208,12 +209,32 @@ metrics_accept(struct stream_server *srv, int fd, const struct sockaddr *peer, s
 	struct metrics_conn *mc;
 
 	(void)peerlen;
-	if (srv->nconns >= METRICS_MAX_CONNS || !acl_allows(m->acl, peer) ||
+	if (!acl_allows(m->acl, peer) || !metrics_make_room(m) ||
 	    !(mc = calloc(1, sizeof(*mc))))
 		return false;
 	mc->m = m;
 	stream_open(srv, &mc->sc, fd, METRICS_MAX_RESPONSE);
 	stream_deadline(&mc->sc, METRICS_HEAD_TIMEOUT);
+	return true;
+}
+
+/* At the cap, the oldest connection still waiting for its request head
+ * (or lingering) gives way: a scraper sends its head at once, so clients
+ * that hold connections open without asking cannot keep it out. Those
+ * writing an answer finish; when all of them are, the newcomer is refused. */
+static bool
+metrics_make_room(struct metrics *m)
+{
+	struct stream_conn *oldest = NULL;
+
+	if (m->srv.nconns < METRICS_MAX_CONNS)
+		return true;
+	for (struct stream_conn *sc = m->srv.conns; sc; sc = sc->next)
+		if (STREAM_OWNER(sc, struct metrics_conn, sc)->phase != METRICS_WRITING)
+			oldest = sc; /* the list is newest first */
+	if (!oldest)
+		return false;
+	stream_close(oldest, true);
 	return true;
 }
 

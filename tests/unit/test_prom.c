@@ -127,142 +127,105 @@ t_has_line(const char *text, const char *line)
 	return false;
 }
 
-static void
-t_assert_line(const char *text, const char *line)
-{
-	if (!t_has_line(text, line))
-		fail_msg("no line \"%s\" in:\n%s", line, text);
-}
+/* A stats answer, the lines its exposition must hold, and what must
+ * not be in it. */
+struct t_case {
+	const char *what;
+	const char *stats;
+	const char *lines[10];
+	const char *absent[5];
+};
+
+static const struct t_case t_cases[] = {
+    {"counters get _total, gauges keep their name, a total is not doubled",
+     "{\"cache.hits\": 12, \"queries.total\": 40, \"cache.entries\": 7, \"uptime_s\": 3600,"
+     " \"upstream.in_flight\": 2}",
+     {"# HELP mxcache_cache_hits_total mxcached statistic cache.hits.",
+      "# TYPE mxcache_cache_hits_total counter", "mxcache_cache_hits_total 12",
+      "# TYPE mxcache_queries_total counter", "mxcache_queries_total 40",
+      "# TYPE mxcache_cache_entries gauge", "mxcache_cache_entries 7",
+      "# TYPE mxcache_uptime_s gauge", "mxcache_uptime_s 3600",
+      "# TYPE mxcache_upstream_in_flight gauge"},
+     {"mxcache_cache_entries_total", "_total_total"}},
+    {"large counters whole, never in exponent form",
+     "{\"cache.misses\": 123456789012}",
+     {"mxcache_cache_misses_total 123456789012"},
+     {"e+"}},
+    {"the labelled families, their members not scalars as well",
+     "{\"queries.by_type.MX\": 5, \"queries.by_type.TYPE65280\": 1,"
+     " \"queries.by_rcode.NXDOMAIN\": 3, \"queries.by_rcode.NOERROR\": 9}",
+     {"# TYPE mxcache_queries_by_type_total counter",
+      "mxcache_queries_by_type_total{type=\"MX\"} 5",
+      "mxcache_queries_by_type_total{type=\"TYPE65280\"} 1",
+      "# TYPE mxcache_answers_by_rcode_total counter",
+      "mxcache_answers_by_rcode_total{rcode=\"NXDOMAIN\"} 3",
+      "mxcache_answers_by_rcode_total{rcode=\"NOERROR\"} 9"},
+     {"mxcache_queries_by_type_MX"}},
+    /* The quantiles are the JSON summary; the histogram is the
+     * Prometheus form. */
+    {"strings, objects, booleans and latency quantiles left out",
+     "{\"version\": \"1.0\", \"latency_us.p50\": 80, \"nested\": {\"a\": 1}, \"flag\": true,"
+     " \"cache.hits\": 1}",
+     {"mxcache_cache_hits_total 1"},
+     {"version", "latency", "nested", "flag"}},
+    {"a histogram in seconds, buckets cumulative, +Inf holding every observation",
+     "{\"histograms\": {\"latency_hit_us\": {\"le\": [63, 127, 1023], \"count\": [4, 0, 6],"
+     " \"sum\": 2500000, \"total\": 11}}}",
+     {"# TYPE mxcache_latency_hit_seconds histogram",
+      "mxcache_latency_hit_seconds_bucket{le=\"0.000063\"} 4",
+      "mxcache_latency_hit_seconds_bucket{le=\"0.000127\"} 4",
+      "mxcache_latency_hit_seconds_bucket{le=\"0.001023\"} 10",
+      "mxcache_latency_hit_seconds_bucket{le=\"+Inf\"} 11",
+      "mxcache_latency_hit_seconds_sum 2.500000", "mxcache_latency_hit_seconds_count 11"},
+     {"mxcache_latency_hit_us"}},
+    {"an empty histogram still has +Inf, _sum and _count",
+     "{\"histograms\": {\"latency_us\": {\"le\": [], \"count\": [], \"sum\": 0, \"total\": 0}}}",
+     {"mxcache_latency_seconds_bucket{le=\"+Inf\"} 0", "mxcache_latency_seconds_sum 0.000000",
+      "mxcache_latency_seconds_count 0"},
+     {"le=\"0"}},
+    {"the labelled families described even with no member yet",
+     "{}",
+     {"# TYPE mxcache_queries_by_type_total counter",
+      "# TYPE mxcache_answers_by_rcode_total counter"},
+     {"mxcache_cache"}},
+};
 
 static void
-scalar_names_and_kinds(void **state)
+expositions(void **state)
+{
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(t_cases) / sizeof(t_cases[0]); i++) {
+		const struct t_case *c = &t_cases[i];
+		struct t_expo e;
+
+		t_render(&e, t_json(c->stats));
+		t_assert_well_formed(e.text);
+		for (size_t j = 0; j < 10 && c->lines[j]; j++)
+			if (!t_has_line(e.text, c->lines[j]))
+				fail_msg("%s: no line \"%s\" in:\n%s", c->what, c->lines[j],
+					 e.text);
+		for (size_t j = 0; j < 5 && c->absent[j]; j++)
+			if (strstr(e.text, c->absent[j]))
+				fail_msg("%s: \"%s\" in:\n%s", c->what, c->absent[j], e.text);
+		free(e.text);
+	}
+}
+
+/* Buckets in increasing order, +Inf last, then _sum and _count. */
+static void
+histogram_order(void **state)
 {
 	struct t_expo e;
 	(void)state;
 
-	t_render(&e, t_json("{\"cache.hits\": 12, \"queries.total\": 40, \"cache.entries\": 7,"
-			    " \"uptime_s\": 3600, \"upstream.in_flight\": 2}"));
-	t_assert_well_formed(e.text);
-	t_assert_line(e.text, "# HELP mxcache_cache_hits_total mxcached statistic cache.hits.");
-	t_assert_line(e.text, "# TYPE mxcache_cache_hits_total counter");
-	t_assert_line(e.text, "mxcache_cache_hits_total 12");
-	/* Already a total: not "_total_total". */
-	t_assert_line(e.text, "# TYPE mxcache_queries_total counter");
-	t_assert_line(e.text, "mxcache_queries_total 40");
-	/* Gauges keep their name. */
-	t_assert_line(e.text, "# TYPE mxcache_cache_entries gauge");
-	t_assert_line(e.text, "mxcache_cache_entries 7");
-	t_assert_line(e.text, "# TYPE mxcache_uptime_s gauge");
-	t_assert_line(e.text, "mxcache_uptime_s 3600");
-	t_assert_line(e.text, "# TYPE mxcache_upstream_in_flight gauge");
-	assert_null(strstr(e.text, "mxcache_cache_entries_total"));
-	free(e.text);
-}
-
-/* Large counters are printed whole, never in exponent form. */
-static void
-large_values_whole(void **state)
-{
-	struct t_expo e;
-	(void)state;
-
-	t_render(&e, t_json("{\"cache.misses\": 123456789012}"));
-	t_assert_well_formed(e.text);
-	t_assert_line(e.text, "mxcache_cache_misses_total 123456789012");
-	free(e.text);
-}
-
-static void
-labelled_families(void **state)
-{
-	struct t_expo e;
-	(void)state;
-
-	t_render(&e, t_json("{\"queries.by_type.MX\": 5, \"queries.by_type.TYPE65280\": 1,"
-			    " \"queries.by_rcode.NXDOMAIN\": 3, \"queries.by_rcode.NOERROR\": 9}"));
-	t_assert_well_formed(e.text);
-	t_assert_line(e.text, "# TYPE mxcache_queries_by_type_total counter");
-	t_assert_line(e.text, "mxcache_queries_by_type_total{type=\"MX\"} 5");
-	t_assert_line(e.text, "mxcache_queries_by_type_total{type=\"TYPE65280\"} 1");
-	t_assert_line(e.text, "# TYPE mxcache_answers_by_rcode_total counter");
-	t_assert_line(e.text, "mxcache_answers_by_rcode_total{rcode=\"NXDOMAIN\"} 3");
-	t_assert_line(e.text, "mxcache_answers_by_rcode_total{rcode=\"NOERROR\"} 9");
-	/* The family members are not scalars as well. */
-	assert_null(strstr(e.text, "mxcache_queries_by_type_MX"));
-	free(e.text);
-}
-
-/* Strings, objects and the latency quantiles (latency_us.p50: the JSON
- * summary; the histogram is the Prometheus form) are left out. */
-static void
-left_out(void **state)
-{
-	struct t_expo e;
-	(void)state;
-
-	t_render(&e, t_json("{\"version\": \"1.0\", \"latency_us.p50\": 80, \"nested\": {\"a\": 1},"
-			    " \"flag\": true, \"cache.hits\": 1}"));
-	t_assert_well_formed(e.text);
-	assert_null(strstr(e.text, "version"));
-	assert_null(strstr(e.text, "latency"));
-	assert_null(strstr(e.text, "nested"));
-	assert_null(strstr(e.text, "flag"));
-	t_assert_line(e.text, "mxcache_cache_hits_total 1");
-	free(e.text);
-}
-
-static void
-histogram_cumulative_in_seconds(void **state)
-{
-	struct t_expo e;
-	(void)state;
-
-	t_render(&e, t_json("{\"histograms\": {\"latency_hit_us\": {\"le\": [63, 127, 1023],"
-			    " \"count\": [4, 0, 6], \"sum\": 2500000, \"total\": 11}}}"));
-	t_assert_well_formed(e.text);
-	t_assert_line(e.text, "# TYPE mxcache_latency_hit_seconds histogram");
-	t_assert_line(e.text, "mxcache_latency_hit_seconds_bucket{le=\"0.000063\"} 4");
-	t_assert_line(e.text, "mxcache_latency_hit_seconds_bucket{le=\"0.000127\"} 4");
-	t_assert_line(e.text, "mxcache_latency_hit_seconds_bucket{le=\"0.001023\"} 10");
-	/* +Inf holds every observation, above the last bound too. */
-	t_assert_line(e.text, "mxcache_latency_hit_seconds_bucket{le=\"+Inf\"} 11");
-	t_assert_line(e.text, "mxcache_latency_hit_seconds_sum 2.500000");
-	t_assert_line(e.text, "mxcache_latency_hit_seconds_count 11");
-	/* The buckets in order, +Inf last. */
-	const char *a = strstr(e.text, "le=\"0.000063\""), *b = strstr(e.text, "le=\"0.001023\""),
-		   *inf = strstr(e.text, "le=\"+Inf\"");
-	assert_true(a && b && inf && a < b && b < inf);
-	free(e.text);
-}
-
-/* An empty histogram (nothing observed) still has +Inf, _sum and _count. */
-static void
-empty_histogram(void **state)
-{
-	struct t_expo e;
-	(void)state;
-
-	t_render(&e, t_json("{\"histograms\": {\"latency_us\": {\"le\": [], \"count\": [],"
-			    " \"sum\": 0, \"total\": 0}}}"));
-	t_assert_well_formed(e.text);
-	t_assert_line(e.text, "mxcache_latency_seconds_bucket{le=\"+Inf\"} 0");
-	t_assert_line(e.text, "mxcache_latency_seconds_sum 0.000000");
-	t_assert_line(e.text, "mxcache_latency_seconds_count 0");
-	assert_null(strstr(e.text, "le=\"0"));
-	free(e.text);
-}
-
-static void
-empty_stats(void **state)
-{
-	struct t_expo e;
-	(void)state;
-
-	t_render(&e, json_object());
-	t_assert_well_formed(e.text);
-	/* The labelled families are described even with no member yet. */
-	t_assert_line(e.text, "# TYPE mxcache_queries_by_type_total counter");
-	t_assert_line(e.text, "# TYPE mxcache_answers_by_rcode_total counter");
+	t_render(&e, t_json("{\"histograms\": {\"latency_us\": {\"le\": [1, 10, 100],"
+			    " \"count\": [1, 1, 1], \"sum\": 30, \"total\": 3}}}"));
+	const char *a = strstr(e.text, "le=\"0.000001\""), *b = strstr(e.text, "le=\"0.000010\""),
+		   *c = strstr(e.text, "le=\"0.000100\""), *inf = strstr(e.text, "le=\"+Inf\""),
+		   *sum = strstr(e.text, "_sum "), *count = strstr(e.text, "_count ");
+	assert_true(a && b && c && inf && sum && count);
+	assert_true(a < b && b < c && c < inf && inf < sum && sum < count);
 	free(e.text);
 }
 
@@ -270,13 +233,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(scalar_names_and_kinds),
-	    cmocka_unit_test(large_values_whole),
-	    cmocka_unit_test(labelled_families),
-	    cmocka_unit_test(left_out),
-	    cmocka_unit_test(histogram_cumulative_in_seconds),
-	    cmocka_unit_test(empty_histogram),
-	    cmocka_unit_test(empty_stats),
+	    cmocka_unit_test(expositions),
+	    cmocka_unit_test(histogram_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,22 +45,29 @@ t_net_enter(void)
 	return t_net_private = up;
 }
 
-/* host@port with a port the kernel says is free on 127.0.0.1 now. */
+/* host@port with a port the kernel says is free there now; false (and
+ * nothing bound) when host cannot be bound, as ::1 without IPv6. */
+static inline bool
+t_net_try_addr(const char *host, int type, struct sock_addr *a)
+{
+	int fd;
+	bool ok;
+
+	assert_true(sock_parse_addr(host, 0, a)); /* port 0: the kernel's pick */
+	if ((fd = socket(a->ss.ss_family, type, 0)) < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&a->ss, a->len) == 0 &&
+	     getsockname(fd, (struct sockaddr *)&a->ss, &a->len) == 0;
+	close(fd);
+	return ok;
+}
+
 static inline struct sock_addr
 t_net_addr(const char *host, int type)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
 	struct sock_addr a;
-	char text[64];
-	int fd = socket(AF_INET, type, 0);
 
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	snprintf(text, sizeof(text), "%s@%u", host, (unsigned)ntohs(sin.sin_port));
-	assert_true(sock_parse_addr(text, 53, &a));
+	assert_true(t_net_try_addr(host, type, &a));
 	return a;
 }
 
@@ -68,13 +75,17 @@ t_net_addr(const char *host, int type)
 static inline int
 t_net_connect(const char *host, const struct sock_addr *addr, int type)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-				  .sin_port = ((const struct sockaddr_in *)&addr->ss)->sin_port};
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr->ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->ss;
+	struct sock_addr to;
+	char text[64];
+	int fd;
 
-	assert_true(fd >= 0);
-	assert_int_equal(inet_pton(AF_INET, host, &sin.sin_addr), 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	snprintf(text, sizeof(text), "%s@%u", host,
+		 (unsigned)ntohs(addr->ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port));
+	assert_true(sock_parse_addr(text, 53, &to));
+	assert_true((fd = socket(to.ss.ss_family, type | SOCK_CLOEXEC, 0)) >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to.ss, to.len), 0);
 	return fd;
 }
 

@@ -4,8 +4,9 @@
  * a query split across reads, pipelined queries answered as each is ready
  * (out of order), frames too short or too long closing the connection,
  * the cap on queries in flight per connection, a half-closed client still
- * answered, the cap on connections, the idle timeout and the write
- * deadline for a client that does not read.
+ * answered, the cap on connections, the idle timeout, the write deadline
+ * for a client that does not read, and clients outside the allow list
+ * closed on accept.
  */
 #include "listen_tcp.h"
 
@@ -28,19 +29,25 @@ static const struct listen_tcp_options t_opts = {
     .max_conns = 4, .max_per_client = 0, .idle_ms = 10000, .write_ms = 10000, .max_pending = 8};
 
 static struct t_tcp *
-t_tcp_new(const struct listen_tcp_options *opts)
+t_tcp_new_on(const char *host, const struct listen_tcp_options *opts)
 {
 	struct t_tcp *tt = calloc(1, sizeof(*tt));
 	char err[256] = "";
 
 	assert_non_null(tt);
 	tt->t = t_env_new(NULL);
-	tt->addr = t_net_addr("127.0.0.1", SOCK_STREAM);
+	tt->addr = t_net_addr(host, SOCK_STREAM);
 	tt->lt = listen_tcp_new(tt->t->loop, &tt->addr, opts ? opts : &t_opts, tt->t->qe,
 				&tt->t->stats, err, sizeof(err));
 	if (!tt->lt)
 		fail_msg("listen_tcp_new: %s", err);
 	return tt;
+}
+
+static struct t_tcp *
+t_tcp_new(const struct listen_tcp_options *opts)
+{
+	return t_tcp_new_on("127.0.0.1", opts);
 }
 
 static void
@@ -389,6 +396,30 @@ write_deadline(void **state)
 	t_tcp_free(tt);
 }
 
+/* ::1 is outside the allow list (127.0.0.0/8): closed on accept,
+ * nothing read. */
+static void
+outside_allow_list_closed(void **state)
+{
+	struct sock_addr probe;
+	struct t_tcp *tt;
+	int fd;
+	(void)state;
+
+	if (!t_net_try_addr("::1", SOCK_STREAM, &probe))
+		skip();
+	tt = t_tcp_new_on("::1", NULL);
+	fd = t_net_connect("::1", &tt->addr, SOCK_STREAM);
+	t_send_query(fd, 1, "example.com");
+	t_pump(tt);
+	assert_true(t_closed_by_server(fd));
+	assert_int_equal(tt->t->stats.tcp_refused, 1);
+	assert_int_equal(tt->t->stats.tcp_accepted, 0);
+	assert_int_equal(tt->t->fake.n, 0);
+	close(fd);
+	t_tcp_free(tt);
+}
+
 int
 main(void)
 {
@@ -401,6 +432,7 @@ main(void)
 	    cmocka_unit_test(connection_cap),
 	    cmocka_unit_test(idle_timeout),
 	    cmocka_unit_test(write_deadline),
+	    cmocka_unit_test(outside_allow_list_closed),
 	};
 
 	t_net_enter();

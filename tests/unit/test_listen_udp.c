@@ -3,8 +3,9 @@
  * sockets, with the query engine in front of a fake resolver (t_engine.h):
  * an answer after a lookup, a burst of cache hits (more than one batch)
  * all answered in order, truncation to what a plain DNS client takes, a
- * datagram too long to be a query dropped, pause, and, on a wildcard
- * bind, the reply leaving from the address the query came to.
+ * datagram too long to be a query dropped, pause, REFUSED outside the
+ * allow list, and, on a wildcard bind, the reply leaving from the address
+ * the query came to.
  */
 #include "listen_udp.h"
 
@@ -278,6 +279,28 @@ wildcard_replies_from_the_address_asked(void **state)
 	t_udp_free(u);
 }
 
+/* ::1 is outside the allow list (127.0.0.0/8): REFUSED, no lookup. */
+static void
+outside_allow_list_refused(void **state)
+{
+	struct sock_addr probe;
+	struct t_udp *u;
+	uint8_t buf[4096];
+	(void)state;
+
+	if (!t_net_try_addr("::1", SOCK_DGRAM, &probe))
+		skip();
+	u = t_udp_new("::1", "::1");
+	t_send_query(u, 5, "example.com", false);
+	t_pump(u);
+	assert_true(t_recv(u, buf, sizeof(buf)) > WIRE_HEADER_LEN);
+	assert_int_equal(wire_get16(buf), 5);
+	assert_int_equal(WIRE_RCODE(wire_get16(buf + 2)), WIRE_REFUSED);
+	assert_int_equal(u->t->stats.refused, 1);
+	assert_int_equal(u->t->fake.n, 0);
+	t_udp_free(u);
+}
+
 int
 main(void)
 {
@@ -288,6 +311,7 @@ main(void)
 	    cmocka_unit_test(oversize_datagram_dropped),
 	    cmocka_unit_test(pause_stops_reading),
 	    cmocka_unit_test(wildcard_replies_from_the_address_asked),
+	    cmocka_unit_test(outside_allow_list_refused),
 	};
 
 	t_net_enter();

@@ -96,6 +96,9 @@ $(BUILD)/tests/test_mxbench: tests/unit/test_mxbench.c $(BENCH_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MXFLAGS) $(CFLAGS) -Ibench $(LDFLAGS) -o $@ $^ -lm -lcmocka
 
+# test_ctl runs the client it tests, built beside the tests' directory.
+$(BUILD)/tests/test_ctl: | $(BUILD)/mxcache-ctl
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(MXFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka

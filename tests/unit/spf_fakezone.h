@@ -1,6 +1,6 @@
 /*
  * spf_fakezone.h: a small in-memory zone behind spf_walk's lookup
- * callback, shared by test_spf.c and the spfwalk driver (which the
+ * callback, shared by test_spf_walk.c and the spfwalk driver (which the
  * pyspf cross-check runs). One record a line:
  *
  *     NAME TXT text         (character-strings split at '|')

@@ -228,18 +228,42 @@ ctl_print_value(const struct stats_key *k, double v)
 		printf("  %s %.0f", k->label, v);
 }
 
+/* Whether the daemon sent any key of that summary line (an older one
+ * may not know them all). */
+static bool
+ctl_line_present(const json_t *st, const char *line)
+{
+	char name[96];
+
+	for (size_t i = 0; i < stats_nkeys; i++) {
+		const struct stats_key *k = &stats_keys[i];
+		if (!k->line || strcmp(k->line, line) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%s%s", k->name,
+			 k->kind == STATS_HISTOGRAM ? ".count" : "");
+		if (json_object_get(st, name))
+			return true;
+	}
+	return false;
+}
+
 /* The keys of one summary line, in the table's order, those the daemon
  * sent; a histogram gets a line of its own under the title. */
 static void
 ctl_print_line(const json_t *st, const char *line)
 {
+	int pad = 13 - (int)strlen(line); /* the values start in column 14 */
 	bool hists = false;
 
-	printf("%-13s", line);
+	if (!ctl_line_present(st, line))
+		return;
+	printf("%s", line);
 	if (strcmp(line, "cache") == 0) {
 		double hits = ctl_num(st, "cache.hits"),
 		       lookups = hits + ctl_num(st, "cache.misses");
-		printf("  hit ratio %.1f%%", lookups > 0 ? 100.0 * hits / lookups : 0.0);
+		printf("%*s  hit ratio %.1f%%", pad, "",
+		       lookups > 0 ? 100.0 * hits / lookups : 0.0);
+		pad = 0;
 	}
 	for (size_t i = 0; i < stats_nkeys; i++) {
 		const struct stats_key *k = &stats_keys[i];
@@ -251,6 +275,8 @@ ctl_print_line(const json_t *st, const char *line)
 			hists = true;
 			ctl_print_latency(st, k->label, k->name);
 		} else if (json_object_get(st, k->name)) {
+			printf("%*s", pad, "");
+			pad = 0;
 			ctl_print_value(k, ctl_num(st, k->name));
 		}
 	}

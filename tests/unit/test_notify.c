@@ -22,6 +22,8 @@
 
 #include "notify.h"
 
+#define T_SPINS 1000 /* loop iterations the beat may take, at most */
+
 struct t_manager {
 	int fd;
 	char dir[32];
@@ -240,8 +242,10 @@ beat_sends_watchdog_and_status(void **state)
 	assert_true(notify_send(n, "READY=1"));
 	t_assert_received(&m, "READY=1");
 	pfd = (struct pollfd){.fd = m.fd, .events = POLLIN};
-	while (poll(&pfd, 1, 0) == 0)
-		ev_run(m.loop, EVRUN_ONCE);
+	for (int spin = 0; poll(&pfd, 1, 0) == 0; spin++) {
+		assert_true(spin < T_SPINS);
+		assert_true(ev_run(m.loop, EVRUN_ONCE)); /* the beat is active */
+	}
 	t_assert_received(&m, "WATCHDOG=1");
 	t_assert_received(&m, "STATUS=42 queries");
 	notify_free(n);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -81,6 +82,10 @@ t_drop(const char *dir)
 
 	snprintf(file, sizeof(file), "%s/sock", dir);
 	snprintf(link, sizeof(link), "%s/link", dir);
+	/* Root's supplementary groups, which the drop must not keep. */
+	groups[0] = 0;
+	if (setgroups(1, groups) != 0)
+		return 10;
 	if (!proc_drop_privileges(T_USER, paths, 1, err, sizeof(err)))
 		return 1;
 	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)

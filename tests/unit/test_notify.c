@@ -177,8 +177,12 @@ unusable_names_refused(void **state)
 		assert_null(notify_new(NULL, NULL, NULL, err, sizeof(err)));
 		assert_non_null(strstr(err, "not a socket path"));
 	}
-	/* The longest name that fits (sun_path less its NUL) is accepted. */
+	/* One byte too long for sun_path with its NUL: refused; the
+	 * longest name that fits is accepted. */
 	struct sockaddr_un sa;
+	longname[sizeof(sa.sun_path)] = '\0';
+	setenv("NOTIFY_SOCKET", longname, 1);
+	assert_null(notify_new(NULL, NULL, NULL, err, sizeof(err)));
 	longname[sizeof(sa.sun_path) - 1] = '\0';
 	setenv("NOTIFY_SOCKET", longname, 1);
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);

@@ -22,6 +22,8 @@
 
 #include "notify.h"
 
+#define T_SPINS 1000 /* loop iterations the beat may take, at most */
+
 struct t_manager {
 	int fd;
 	char dir[32];
@@ -175,8 +177,12 @@ unusable_names_refused(void **state)
 		assert_null(notify_new(NULL, NULL, NULL, err, sizeof(err)));
 		assert_non_null(strstr(err, "not a socket path"));
 	}
-	/* The longest name that fits (sun_path less its NUL) is accepted. */
+	/* One byte too long for sun_path with its NUL: refused; the
+	 * longest name that fits is accepted. */
 	struct sockaddr_un sa;
+	longname[sizeof(sa.sun_path)] = '\0';
+	setenv("NOTIFY_SOCKET", longname, 1);
+	assert_null(notify_new(NULL, NULL, NULL, err, sizeof(err)));
 	longname[sizeof(sa.sun_path) - 1] = '\0';
 	setenv("NOTIFY_SOCKET", longname, 1);
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -240,8 +246,10 @@ beat_sends_watchdog_and_status(void **state)
 	assert_true(notify_send(n, "READY=1"));
 	t_assert_received(&m, "READY=1");
 	pfd = (struct pollfd){.fd = m.fd, .events = POLLIN};
-	while (poll(&pfd, 1, 0) == 0)
-		ev_run(m.loop, EVRUN_ONCE);
+	for (int spin = 0; poll(&pfd, 1, 0) == 0; spin++) {
+		assert_true(spin < T_SPINS);
+		assert_true(ev_run(m.loop, EVRUN_ONCE)); /* the beat is active */
+	}
 	t_assert_received(&m, "WATCHDOG=1");
 	t_assert_received(&m, "STATUS=42 queries");
 	notify_free(n);

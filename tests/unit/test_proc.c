@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -81,6 +82,10 @@ t_drop(const char *dir)
 
 	snprintf(file, sizeof(file), "%s/sock", dir);
 	snprintf(link, sizeof(link), "%s/link", dir);
+	/* Root's supplementary groups, which the drop must not keep. */
+	groups[0] = 0;
+	if (setgroups(1, groups) != 0)
+		return 10;
 	if (!proc_drop_privileges(T_USER, paths, 1, err, sizeof(err)))
 		return 1;
 	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
@@ -124,29 +129,51 @@ t_drop_missing_path(const char *dir)
 	return 0;
 }
 
+/* A directory holding a file and a link to it, for the drop to hand
+ * over; removed by t_dir_teardown even when a check fails. */
+struct t_dir {
+	char dir[32], file[64], link[64];
+};
+
+static int
+t_dir_setup(void **state)
+{
+	static struct t_dir d;
+	FILE *f;
+
+	strcpy(d.dir, "/tmp/test_proc.XXXXXX");
+	if (!mkdtemp(d.dir))
+		return -1;
+	snprintf(d.file, sizeof(d.file), "%s/sock", d.dir);
+	snprintf(d.link, sizeof(d.link), "%s/link", d.dir);
+	/* The dropped child looks inside. */
+	if (chmod(d.dir, 0755) != 0 || !(f = fopen(d.file, "w")))
+		return -1;
+	fclose(f);
+	*state = &d;
+	return symlink(d.file, d.link);
+}
+
+static int
+t_dir_teardown(void **state)
+{
+	struct t_dir *d = *state;
+
+	unlink(d->link);
+	unlink(d->file);
+	rmdir(d->dir);
+	return 0;
+}
+
 static void
 drop_privileges(void **state)
 {
-	char dir[] = "/tmp/test_proc.XXXXXX", file[64], link[64];
-	FILE *f;
-	(void)state;
+	const struct t_dir *d = *state;
 
 	if (geteuid() != 0 || !getpwnam(T_USER) || getpwnam(T_USER)->pw_uid == 0)
 		skip();
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(chmod(dir, 0755), 0); /* the dropped child looks inside */
-	snprintf(file, sizeof(file), "%s/sock", dir);
-	snprintf(link, sizeof(link), "%s/link", dir);
-	assert_non_null(f = fopen(file, "w"));
-	fclose(f);
-	assert_int_equal(symlink(file, link), 0);
-
-	t_in_child(t_drop, dir);
-	t_in_child(t_drop_missing_path, dir);
-
-	unlink(link);
-	unlink(file);
-	rmdir(dir);
+	t_in_child(t_drop, d->dir);
+	t_in_child(t_drop_missing_path, d->dir);
 }
 
 static int
@@ -185,7 +212,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(lookup_user),
 	    cmocka_unit_test(unknown_user_is_not_dropped_to),
-	    cmocka_unit_test(drop_privileges),
+	    cmocka_unit_test_setup_teardown(drop_privileges, t_dir_setup, t_dir_teardown),
 	    cmocka_unit_test(raise_nofile),
 	};
 

@@ -102,6 +102,7 @@ bool spf_term_target(const struct spf_record *rec, unsigned i, const char *domai
  * are never evaluated; redirect is ignored when "all" is present. */
 struct spf_question {
 	uint16_t term; /* index in rec->terms */
+	uint8_t nth;   /* the term's place among the record's counted terms, from 1 */
 	uint16_t qtype;
 	char name[SPF_NAME_MAX];
 };

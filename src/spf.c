@@ -495,6 +495,7 @@ spf_plan_add(struct spf_plan *plan, unsigned term, uint16_t qtype, const char *n
 		return false;
 	q = &plan->q[plan->n++];
 	q->term = (uint16_t)term;
+	q->nth = (uint8_t)plan->dns_terms;
 	q->qtype = qtype;
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	return true;

@@ -18,7 +18,11 @@
 #   127.0.0.3  "com." "net." signed; "arpa." unsigned (holds a few PTRs)
 #   127.0.0.4  "yada123.com." unsigned, "signed123.com." signed,
 #              "bogus123.com." signed with deliberately broken MX/A signatures
-#   127.0.0.5  "mailhost.net." unsigned (out-of-zone exchangers, CNAME targets)
+#   127.0.0.5  "mailhost.net." unsigned (out-of-zone exchangers, CNAME targets);
+#              "spfprov.net." (a shared SPF provider, includes three deep) and
+#              "128-25.2.0.11.in-addr.arpa." (an RFC 2317 classless delegation)
+#   127.0.0.4  also "spfsender.com." (a receiving server's senders: SPF trees,
+#              DMARC, and the forward names of the inbound reverse entries)
 #   127.0.0.66 nothing: the only name server of "dead123.com." (a delegation
 #              that never answers, for resolver deadlines)
 #
@@ -41,6 +45,7 @@ declare -A ZONE_SERVER=(
     [com.]=tld [net.]=tld [arpa.]=tld
     [yada123.com.]=mail [signed123.com.]=mail [bogus123.com.]=mail
     [mailhost.net.]=mailhost
+    [spfsender.com.]=mail [spfprov.net.]=mailhost [128-25.2.0.11.in-addr.arpa.]=mailhost
 )
 
 READY_TIMEOUT=10 # seconds to wait for all servers to answer
@@ -104,6 +109,8 @@ $TTL 86400
 ; Each mail domain has an in-bailiwick name server, with glue.
 yada123                 NS    ns1.yada123
 ns1.yada123             A     127.0.0.4
+spfsender               NS    ns1.spfsender
+ns1.spfsender           A     127.0.0.4
 signed123               NS    ns1.signed123
 ns1.signed123           A     127.0.0.4
 bogus123                NS    ns1.bogus123
@@ -125,6 +132,8 @@ ns1.tld-servers         A     127.0.0.3
 a.root-servers          A     127.0.0.2
 mailhost                NS    ns1.mailhost
 ns1.mailhost            A     127.0.0.5
+spfprov                 NS    ns1.spfprov
+ns1.spfprov             A     127.0.0.5
 EOF
 
     # Reverse names live directly in arpa. (nothing is delegated below it).
@@ -138,7 +147,28 @@ $TTL 3600
 1.2.0.11.in-addr        PTR   mx1.yada123.com.
 2.2.0.11.in-addr        PTR   mx2.mailhost.net.
 3.2.0.11.in-addr        PTR   mx1.signed123.com.
+; Inbound clients (test_inbound.py): a name that leads back to the address,
+; one that does not, two names, none (12 has no PTR: NXDOMAIN), and 129-130
+; in a classless delegation (RFC 2317): CNAMEs into 128-25.2.0.11.in-addr.arpa.
+10.2.0.11.in-addr       PTR   out.spfsender.com.
+11.2.0.11.in-addr       PTR   mismatch.spfsender.com.
+13.2.0.11.in-addr       PTR   two-a.spfsender.com.
+13.2.0.11.in-addr       PTR   two-b.spfsender.com.
+128-25.2.0.11.in-addr   NS    ns1.mailhost.net.
+129.2.0.11.in-addr      CNAME 129.128-25.2.0.11.in-addr.arpa.
+130.2.0.11.in-addr      CNAME 130.128-25.2.0.11.in-addr.arpa.
 EOF
+
+    cat >"$z/128-25.2.0.11.in-addr.arpa.zone" <<'EOF'
+$ORIGIN 128-25.2.0.11.in-addr.arpa.
+$TTL 3600
+@                       SOA   ns1.mailhost.net. hostmaster.mailhost.net. 1 3600 900 604800 300
+@                       NS    ns1.mailhost.net.
+129                     PTR   classless.spfsender.com.
+130                     PTR   relay.spfprov.net.
+EOF
+
+    write_spf_zones "$z"
 
     write_yada_zone "$z/yada123.com.zone"
     if ((BENCH_DOMAINS > 0)); then write_bench_zones; fi
@@ -251,6 +281,61 @@ EOF
     for ((i = 1; i <= 300; i++)); do
         printf 'h%03d                    A     203.0.113.%d\n' "$i" $((i % 250 + 1))
     done >>"$f"
+}
+
+# A receiving mail server's senders. spfsender.com. includes the shared
+# provider _spf.spfprov.net., which includes _netblocks, which includes
+# _netblocks3: three levels below the sender, as big mail providers are.
+# The other names each exercise one bound of an SPF evaluation.
+write_spf_zones() {
+    local z=$1 i many1="" many2=""
+    for ((i = 1; i <= 6; i++)); do many1+=" a:h$i.many.spfsender.com"; done
+    for ((i = 7; i <= 11; i++)); do many2+=" a:h$i.many.spfsender.com"; done
+    cat >"$z/spfsender.com.zone" <<EOF
+\$ORIGIN spfsender.com.
+\$TTL 3600
+@                       SOA   ns1 hostmaster 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.4
+@                       MX    10 mx1
+@                       TXT   "v=spf1 include:_spf.spfprov.net mx a:out.spfsender.com -all"
+_dmarc                  TXT   "v=DMARC1; p=reject"
+mx1                     A     11.0.2.20
+mx1                     AAAA  2001:db8:b::20
+out                     A     11.0.2.10
+out                     AAAA  2001:db8:b::10
+mismatch                A     192.0.2.99
+two-a                   A     11.0.2.13
+two-b                   A     11.0.2.13
+two-b                   AAAA  2001:db8:b::13
+classless               A     11.0.2.129
+; A record split over two strings (joined before parsing).
+split                   TXT   "v=spf1 include:_spf.spf" "prov.net -all"
+; Loops: a record that includes itself through another.
+loop                    TXT   "v=spf1 include:loop2.spfsender.com -all"
+loop2                   TXT   "v=spf1 include:loop.spfsender.com -all"
+; Eleven DNS-querying terms: a permerror at the eleventh (two strings: a
+; string holds at most 255 bytes).
+many                    TXT   "v=spf1$many1" "$many2 -all"
+; Macros depend on the message: not chased, pyspf expands them.
+macro                   TXT   "v=spf1 exists:%{i}._ip.spfsender.com include:_spf.spfprov.net -all"
+; Three include targets that do not exist: the third void is a permerror.
+voids                   TXT   "v=spf1 include:nx1.spfsender.com include:nx2.spfsender.com include:nx3.spfsender.com include:_spf.spfprov.net -all"
+; Two SPF records: a permerror.
+double                  TXT   "v=spf1 -all"
+double                  TXT   "v=spf1 ~all"
+EOF
+    cat >"$z/spfprov.net.zone" <<'EOF'
+$ORIGIN spfprov.net.
+$TTL 3600
+@                       SOA   ns1 hostmaster 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.5
+_spf                    TXT   "v=spf1 include:_netblocks.spfprov.net ip4:198.51.100.0/26 ~all"
+_netblocks              TXT   "v=spf1 include:_netblocks3.spfprov.net ip6:2001:db8:c::/48 ~all"
+_netblocks3             TXT   "v=spf1 a:relay.spfprov.net ip4:203.0.113.0/25 ~all"
+relay                   A     11.0.2.130
+EOF
 }
 
 # ---------------------------------------------------------------- bench data

@@ -5,9 +5,11 @@
  * mx -> MX (the mx rule then fetches the exchangers), exists -> A.
  *
  * A tree is bounded as an evaluator bounds it (RFC 7208 §4.6.4): its
- * terms share one count of 10 DNS-querying terms, it stops after 2 void
- * include/redirect targets, at SPF_MAX_DEPTH, and at a name it holds
- * already (a loop). The tree's state lives in a small table, one slot per
+ * terms share one count of 10 DNS-querying terms; it stops at an
+ * include/redirect target without exactly one SPF record (NXDOMAIN, no
+ * record, several: the evaluator's permerror), at SPF_MAX_DEPTH, and at a
+ * name it holds already (a loop). Void a/mx/exists lookups (2 allowed)
+ * start nothing further, so they need no count here. The tree's state lives in a small table, one slot per
  * root, the oldest reused: a branch's answer finds its tree there by name.
  * Branches are chased as they arrive, not in evaluation order, so when a
  * tree runs out of its 10 terms the ones left out may differ from the
@@ -36,7 +38,7 @@ struct chaser_spf_branch {
 struct chaser_spf_tree {
 	struct chaser_spf_branch b[CHASER_SPF_BRANCHES]; /* b[0]: the root */
 	unsigned n;
-	unsigned dns_terms, voids;
+	unsigned dns_terms;
 };
 
 struct chaser_spf_trees {
@@ -200,10 +202,10 @@ chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a)
 	} else {
 		return; /* not an SPF answer, and no tree asked for it */
 	}
-	if (f.txt == 0 && ++tree->voids > SPF_MAX_VOID)
-		tree->dns_terms = SPF_MAX_DNS_TERMS; /* the evaluator stops here */
 	if (f.spf != 1 || depth >= SPF_MAX_DEPTH) {
-		c->skipped++; /* an evaluator's permerror: nothing below it is asked */
+		/* The evaluator's permerror: it asks nothing after this. */
+		tree->dns_terms = SPF_MAX_DNS_TERMS;
+		c->skipped++;
 		return;
 	}
 	c->answers++;

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.mxcache_only
 
 CLIENT_IP = "11.0.2.10"  # out.spfsender.com, matched by a:out
 SENDERS = ["spfsender.com", "split.spfsender.com", "loop.spfsender.com", "many.spfsender.com",
-           "macro.spfsender.com", "voids.spfsender.com", "double.spfsender.com",
-           "nx.spfsender.com"]
+           "macro.spfsender.com", "voids.spfsender.com", "nxinclude.spfsender.com",
+           "double.spfsender.com", "nx.spfsender.com"]
 PROVIDER = ["_spf.spfprov.net", "_netblocks.spfprov.net", "_netblocks3.spfprov.net"]
 
 
@@ -100,7 +100,7 @@ def test_spf_bounds(start_mxcached, testnet):
     res = start_mxcached()
     client = Client(res, testnet)
     for name in ("many.spfsender.com", "loop.spfsender.com", "macro.spfsender.com",
-                 "voids.spfsender.com"):
+                 "voids.spfsender.com", "nxinclude.spfsender.com"):
         client.query(name, "TXT")
     idle(res)
     entries = dump_cache(res)
@@ -172,3 +172,43 @@ def test_pyspf_same_results_as_unbound_and_hits(start_mxcached, unbound, testnet
     assert started_by_clients(s_on) == 1  # the sender's own TXT
     assert started_by_clients(s_off) >= 6  # TXT x4, MX, A of mx1 (and a:out's A)
     assert s_on["chaser.spf.prefetch_hits"] >= 3
+
+
+def test_ctl_spf_shows_the_tree_and_where_it_breaks(start_mxcached, testnet):
+    res = start_mxcached()
+    ok = res.control_request({"cmd": "spf", "domain": "spfsender.com"})
+    assert ok["result"] == "fail" and ok["breaks"] is None, ok  # only -all matches
+    assert ok["dns_terms"] == 6 and ok["dns_terms_limit"] == 10 and ok["voids"] == 0
+    terms = [(t["depth"], t["term"]) for t in ok["terms"]]
+    assert (2, "include:_netblocks3.spfprov.net") in terms
+    assert (3, "a:relay.spfprov.net") in terms
+    mx = next(t for t in ok["terms"] if t["term"] == "mx")
+    assert {(lk["type"], lk["name"]) for lk in mx["lookups"]} >= {("MX", "spfsender.com"),
+                                                                  ("A", "mx1.spfsender.com")}
+    # Through the cache: a second walk asks upstream nothing.
+    before = res.stats()["upstream.queries"]
+    assert res.control_request({"cmd": "spf", "domain": "spfsender.com"}) == ok
+    assert res.stats()["upstream.queries"] == before
+
+    voids = res.control_request({"cmd": "spf", "domain": "voids.spfsender.com"})
+    assert voids["result"] == "permerror" and voids["voids"] == 3
+    assert voids["breaks"]["term"] == "exists:nx3.spfsender.com"
+    nxinc = res.control_request({"cmd": "spf", "domain": "nxinclude.spfsender.com"})
+    assert nxinc["result"] == "permerror"
+    assert nxinc["breaks"] == {"term": "include:nx1.spfsender.com", "status": "nxdomain",
+                               "depth": 0}
+    double = res.control_request({"cmd": "spf", "domain": "double.spfsender.com"})
+    assert double["result"] == "permerror" and double["breaks"]["status"] == "multiple"
+    many = res.control_request({"cmd": "spf", "domain": "many.spfsender.com"})
+    assert many["breaks"]["term"] == "a:h11.many.spfsender.com" and many["dns_terms"] == 10
+    assert "error" in res.control_request({"cmd": "spf", "domain": "bad..name"})
+    assert "error" in res.control_request({"cmd": "spf"})
+
+    text = res.ctl("spf", "voids.spfsender.com")
+    assert text.returncode == 0, text.stderr
+    assert "SPF permerror" in text.stdout and "! breaks at exists:nx3.spfsender.com" in text.stdout
+    assert "void lookups 3/2" in text.stdout
+    js = res.ctl("--json", "spf", "spfsender.com")
+    assert js.returncode == 0 and '"result": "fail"' in js.stdout
+    bad = res.ctl("spf", "bad..name")
+    assert bad.returncode != 0 and "not a domain name" in bad.stderr

@@ -319,12 +319,17 @@ loop2                   TXT   "v=spf1 include:loop.spfsender.com -all"
 many                    TXT   "v=spf1$many1" "$many2 -all"
 ; Macros depend on the message: not chased, pyspf expands them.
 macro                   TXT   "v=spf1 exists:%{i}._ip.spfsender.com include:_spf.spfprov.net -all"
-; Three include targets that do not exist: the third void is a permerror.
-voids                   TXT   "v=spf1 include:nx1.spfsender.com include:nx2.spfsender.com include:nx3.spfsender.com include:_spf.spfprov.net -all"
+; Three names that do not exist: the third void lookup is a permerror.
+voids                   TXT   "v=spf1 a:nx1.spfsender.com a:nx2.spfsender.com exists:nx3.spfsender.com include:_spf.spfprov.net -all"
+; An include of a name that does not exist: a permerror there.
+nxinclude               TXT   "v=spf1 include:nx1.spfsender.com include:_spf.spfprov.net -all"
 ; Two SPF records: a permerror.
 double                  TXT   "v=spf1 -all"
 double                  TXT   "v=spf1 ~all"
 EOF
+    for ((i = 1; i <= 11; i++)); do
+        printf 'h%d.many                  A     11.0.2.%d\n' "$i" $((200 + i))
+    done >>"$z/spfsender.com.zone"
     cat >"$z/spfprov.net.zone" <<'EOF'
 $ORIGIN spfprov.net.
 $TTL 3600

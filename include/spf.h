@@ -131,6 +131,19 @@ struct spf_answer {
 
 typedef void (*spf_lookup_fn)(void *arg, const char *name, uint16_t qtype, struct spf_answer *ans);
 
+/* Where spf_answer_from_reply puts what it reads: room for n records. */
+#define SPF_REPLY_MAX_RR 64
+struct spf_reply_scratch {
+	struct spf_rr rr[SPF_REPLY_MAX_RR];
+	char mx[SPF_REPLY_MAX_RR][SPF_NAME_MAX]; /* exchanger names as text */
+};
+
+/* A DNS reply (pkt NULL: none, a failure) to qtype as a callback answers
+ * it: the TXT RDATAs or MX exchangers of the final owner (after a CNAME
+ * chain), or the number of A/AAAA records; ans->rr points into pkt and s. */
+void spf_answer_from_reply(const uint8_t *pkt, size_t len, uint16_t qtype,
+			   struct spf_reply_scratch *s, struct spf_answer *ans);
+
 enum spf_result {
 	SPF_R_NONE,
 	SPF_R_NEUTRAL,

@@ -21,8 +21,6 @@
 #include "wire.h"
 #include "wire_write.h"
 
-#define SPFCHECK_MAX_RR 64 /* records of one answer shown to the walker */
-
 struct spfcheck_answer {
 	char name[SPF_NAME_MAX];
 	uint16_t qtype;
@@ -46,8 +44,7 @@ struct spfcheck {
 	bool full; /* the answer table ran out: the walk shows temperrors */
 	size_t n;
 	struct spfcheck_answer ans[SPF_WALK_MAX_LOOKUPS];
-	struct spf_rr rr[SPFCHECK_MAX_RR];
-	char mx[SPFCHECK_MAX_RR][WIRE_NAME_TEXT_MAX];
+	struct spf_reply_scratch scratch;
 	struct spf_walk walk;
 };
 
@@ -127,48 +124,6 @@ spfcheck_release(struct query_client *qc)
 	spfcheck_free_if_done(c);
 }
 
-/* One answer in the walker's terms: TXT RDATAs or MX exchangers (as text)
- * of the final owner, or the number of A/AAAA records. */
-static void
-spfcheck_read(struct spfcheck *c, const struct spfcheck_answer *a, struct spf_answer *out)
-{
-	uint8_t owner[WIRE_MAX_NAME], name[WIRE_MAX_NAME];
-	struct wire_iter it;
-	struct wire_rr rr;
-	size_t olen, off, nlen;
-
-	out->rr = c->rr;
-	out->count = 0;
-	out->rcode = a->pkt ? WIRE_RCODE(wire_get16(a->pkt + 2)) : WIRE_SERVFAIL;
-	if (!a->pkt || out->rcode != WIRE_NOERROR ||
-	    !(olen = wire_answer_owner(a->pkt, a->len, owner)) ||
-	    !wire_iter_init(&it, a->pkt, a->len))
-		return;
-	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
-		if (rr.type != a->qtype || !wire_name_at(a->pkt, a->len, rr.name_off, owner, olen))
-			continue;
-		if (a->qtype == WIRE_T_A || a->qtype == WIRE_T_AAAA) {
-			out->count++;
-			continue;
-		}
-		if (out->count == SPFCHECK_MAX_RR)
-			break;
-		struct spf_rr *r = &c->rr[out->count];
-		if (a->qtype == WIRE_T_MX) {
-			off = rr.rdata_off + 2;
-			if (rr.rdlen < 3 || !(nlen = wire_name_read(a->pkt, a->len, &off, name)) ||
-			    !wire_name_to_text(name, nlen, c->mx[out->count], WIRE_NAME_TEXT_MAX))
-				continue;
-			r->data = (const uint8_t *)c->mx[out->count];
-			r->len = strlen(c->mx[out->count]);
-		} else {
-			r->data = a->pkt + rr.rdata_off;
-			r->len = rr.rdlen;
-		}
-		out->count++;
-	}
-}
-
 static void
 spfcheck_lookup(void *arg, const char *name, uint16_t qtype, struct spf_answer *out)
 {
@@ -176,7 +131,8 @@ spfcheck_lookup(void *arg, const char *name, uint16_t qtype, struct spf_answer *
 
 	for (size_t i = 0; i < c->n; i++)
 		if (c->ans[i].qtype == qtype && strcmp(c->ans[i].name, name) == 0) {
-			spfcheck_read(c, &c->ans[i], out);
+			spf_answer_from_reply(c->ans[i].pkt, c->ans[i].len, qtype, &c->scratch,
+					      out);
 			return;
 		}
 	/* Not asked yet: asked after this walk; meanwhile a failure, so the

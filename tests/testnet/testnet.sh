@@ -8,7 +8,8 @@
 # Options after DIR (for bench/compare.sh):
 #   --nsd-port PORT      NSD listens on PORT instead of 53 (a delaying proxy
 #                        then takes port 53 of the same addresses)
-#   --bench-domains N    also generate N mail domains for the benchmark
+#   --bench-domains N    also generate N mail domains for the benchmark, senders
+#                        and client addresses for its inbound mode
 #                        (see write_bench_zones)
 #
 # Root hints cannot carry a port number, so every server gets its own loopback
@@ -354,7 +355,8 @@ BENCH_PROVIDER_HOSTS=16 # exchangers per provider: mx00 ... mx15
 # own zone, at hosting providers (zones on the mailhost server shared by
 # many domains, as big providers are), or one of each. Writes
 # DIR/bench-domains.txt (a domain per line) and DIR/bench-queries.txt
-# ("name type", every MX, A and AAAA those deliveries ask for).
+# ("name type", every MX, A and AAAA those deliveries ask for), and the
+# inbound side (write_bench_inbound).
 write_bench_zones() {
     local z=$DIR/zones mail_addr host_addr i j p h k layout label tld name f mx
     local -A seen=()
@@ -362,6 +364,7 @@ write_bench_zones() {
     host_addr=$(server_addr mailhost)
     : >"$DIR/bench-domains.txt"
     : >"$DIR/bench-queries.txt"
+    : >"$DIR/bench-inbound.txt"
     for ((p = 0; p < BENCH_PROVIDERS; p++)); do
         name=mxprov$p.net.
         BENCH_ZONE_SERVER[$name]=mailhost
@@ -407,7 +410,67 @@ write_bench_zones() {
                 printf '%s A\n%s AAAA\n' "${mx%.}" "${mx%.}" >>"$DIR/bench-queries.txt"
             fi
         done
+        write_bench_inbound "$i" "$name" "$f"
     done
+}
+
+BENCH_SPF_PROVIDERS=3 # shared SPF providers: spfprov0.net. ...
+
+# The providers: _spf includes _netblocks, which includes _netblocks3,
+# which has an "a" term: three levels below the sender, as Google's and
+# Microsoft's records are.
+write_bench_spf_providers() {
+    local z=$DIR/zones p name host_addr
+    host_addr=$(server_addr mailhost)
+    for ((p = 0; p < BENCH_SPF_PROVIDERS; p++)); do
+        name=spfprov$p.net.
+        BENCH_ZONE_SERVER[$name]=mailhost
+        printf 'spfprov%d NS ns1.spfprov%d\nns1.spfprov%d A %s\n' $p $p $p "$host_addr" >>"$z/net.zone"
+        cat >"$z/${name%.}.zone" <<EOF
+\$ORIGIN $name
+\$TTL 3600
+@ SOA ns1 hostmaster 1 3600 900 604800 300
+@ NS ns1
+ns1 A $host_addr
+_spf TXT "v=spf1 include:_netblocks.$name ip4:198.51.$p.0/24 ~all"
+_netblocks TXT "v=spf1 include:_netblocks3.$name ip6:2001:db8:$p::/48 ~all"
+_netblocks3 TXT "v=spf1 a:relay.$name ip4:203.0.$p.0/24 ~all"
+relay A 198.18.250.$((p + 1))
+EOF
+    done
+    # Clients of the classless (RFC 2317) delegation: 11.1.0.128/25.
+    BENCH_ZONE_SERVER[128-25.0.1.11.in-addr.arpa.]=mailhost
+    printf '128-25.0.1.11.in-addr NS ns1.mailhost.net.\n' >>"$z/arpa.zone"
+    printf '$ORIGIN 128-25.0.1.11.in-addr.arpa.\n$TTL 3600\n@ SOA ns1.mailhost.net. hostmaster.mailhost.net. 1 3600 900 604800 300\n@ NS ns1.mailhost.net.\n' \
+        >"$z/128-25.0.1.11.in-addr.arpa.zone"
+}
+
+# Domain $1 ($2, zone file $3) as a sender: an SPF record with "mx" and an
+# include of a shared provider, a DMARC record, and a client address whose
+# reverse entry (one domain in four each) leads back to it, leads to a name
+# that does not, is missing, or sits in the classless delegation. Writes a
+# line "ADDRESS DOMAIN" to DIR/bench-inbound.txt (mxbench --mode inbound).
+write_bench_inbound() {
+    local i=$1 name=$2 f=$3 z=$DIR/zones x y addr
+    ((i > 1)) || write_bench_spf_providers
+    printf '@ TXT "v=spf1 mx include:_spf.spfprov%d.net -all"\n_dmarc TXT "v=DMARC1; p=quarantine"\n' \
+        $((i % BENCH_SPF_PROVIDERS)) >>"$f"
+    x=$((i / 250 + 1)) y=$((i % 250 + 1))
+    case $((i % 4)) in
+    0) addr=11.1.$x.$y
+       printf '%d.%d.1.11.in-addr PTR mail.%s\n' $y $x "$name" >>"$z/arpa.zone"
+       printf 'mail A %s\nmail AAAA 2001:db8:11:%d::%d\n' "$addr" $x $y >>"$f" ;;
+    1) addr=11.1.$x.$y
+       printf '%d.%d.1.11.in-addr PTR other.%s\n' $y $x "$name" >>"$z/arpa.zone"
+       printf 'other A 198.18.251.%d\n' $y >>"$f" ;;
+    2) addr=11.1.$x.$y ;;
+    3) addr=11.1.0.$((128 + i / 4 % 128))
+       printf '%d.0.1.11.in-addr CNAME %d.128-25.0.1.11.in-addr.arpa.\n' $((128 + i / 4 % 128)) \
+           $((128 + i / 4 % 128)) >>"$z/arpa.zone"
+       printf '%d PTR mail.%s\n' $((128 + i / 4 % 128)) "$name" >>"$z/128-25.0.1.11.in-addr.arpa.zone"
+       printf 'mail A %s\n' "$addr" >>"$f" ;;
+    esac
+    echo "$addr ${name%.}" >>"$DIR/bench-inbound.txt"
 }
 
 # ---------------------------------------------------------------- DNSSEC
@@ -655,6 +718,7 @@ EOF
         if ((BENCH_DOMAINS > 0)); then
             printf 'BENCH_DOMAINS_FILE=%q\n' "$DIR/bench-domains.txt"
             printf 'BENCH_QUERIES_FILE=%q\n' "$DIR/bench-queries.txt"
+            printf 'BENCH_INBOUND_FILE=%q\n' "$DIR/bench-inbound.txt"
         fi
     } >"$DIR/env"
 }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "mxbench.h"
+#include "pause.h"
 #include "report.h"
 #include "spf.h"
 #include "wire.h"
@@ -64,8 +65,7 @@ struct inbound_job {
 	size_t nans;
 	struct inbound_answer ans[SPF_WALK_MAX_LOOKUPS];
 	int missing; /* during a walk: the first question without an answer */
-	int64_t resume_ns;
-	struct inbound_job *next_paused;
+	struct pause_item paused;
 };
 
 struct inbound_run {
@@ -74,7 +74,7 @@ struct inbound_run {
 	struct inbound_msg *msgs;
 	size_t nmsgs, next, running;
 	uint64_t finished, timeouts;
-	struct inbound_job *paused_head, *paused_tail;
+	struct pause_queue paused;
 	struct sample_set fcrdns, spf, dmarc, total, lookups;
 	struct report_tally t_ptr, t_spf;
 	struct spf_walk walk; /* walks run one at a time */
@@ -275,20 +275,6 @@ inbound_ask_text(struct inbound_job *job, const char *name, uint16_t qtype)
 	return len && dnsc_query(job->run->dnsc, wire, len, qtype, inbound_on_answer, job);
 }
 
-static void
-inbound_pause(struct inbound_job *job)
-{
-	struct inbound_run *run = job->run;
-
-	job->resume_ns = dnsc_now_ns() + (int64_t)run->o->pause_ms * 1000000;
-	job->next_paused = NULL;
-	if (run->paused_tail)
-		run->paused_tail->next_paused = job;
-	else
-		run->paused_head = job;
-	run->paused_tail = job;
-}
-
 /* The next lookup of the message, whatever its phase. */
 static void
 inbound_step(struct inbound_job *job)
@@ -305,7 +291,7 @@ inbound_step(struct inbound_job *job)
 		}
 		job->phase = INBOUND_SPF;
 		if (run->o->pause_ms > 0) {
-			inbound_pause(job);
+			pause_push(&run->paused, &job->paused, run->o->pause_ms);
 			return;
 		}
 	}
@@ -361,20 +347,14 @@ inbound_loop(struct inbound_run *run, struct inbound_job *jobs)
 		inbound_next_message(&jobs[i]);
 	}
 	while (run->running > 0) {
-		int64_t until = dnsc_now_ns() + 1000000000, now;
-		if (run->paused_head && run->paused_head->resume_ns < until)
-			until = run->paused_head->resume_ns;
+		int64_t until = pause_until(&run->paused, dnsc_now_ns() + 1000000000);
+		struct pause_item *it;
 		if (dnsc_wait(run->dnsc, until) < 0) {
 			perror("mxbench: receive");
 			return -1;
 		}
-		now = dnsc_now_ns();
-		while (run->paused_head && run->paused_head->resume_ns <= now) {
-			struct inbound_job *job = run->paused_head;
-			if (!(run->paused_head = job->next_paused))
-				run->paused_tail = NULL;
-			inbound_step(job);
-		}
+		for (int64_t now = dnsc_now_ns(); (it = pause_pop_due(&run->paused, now));)
+			inbound_step(PAUSE_OWNER(it, struct inbound_job, paused));
 		report_progress(&progress, run->finished, run->nmsgs, dnsc_inflight(run->dnsc),
 				dnsc_counters(run->dnsc)->timeouts);
 	}

@@ -281,9 +281,13 @@ def test_inbound_sequence(tmp_path):
     one lookup after the other."""
     with ScriptedServer(inbound_script(), delay=0.01) as srv:
         res, csv = run_mxbench(tmp_path, srv, "inbound", ["192.0.2.5 s.test"], "-c", "1")
-    assert srv.queries() == [
+    q = srv.queries()
+    # The PTR rrset's order is the server's: either name may come first.
+    h1 = [("h1.s.test", "A"), ("h1.s.test", "AAAA")]
+    h2 = [("h2.s.test", "A"), ("h2.s.test", "AAAA")]
+    assert q[1:5] in (h1 + h2, h2 + h1)
+    assert q[:1] + q[5:] == [
         ("5.2.0.192.in-addr.arpa", "PTR"),
-        ("h1.s.test", "A"), ("h1.s.test", "AAAA"), ("h2.s.test", "A"), ("h2.s.test", "AAAA"),
         ("s.test", "TXT"), ("_spf.prov.test", "TXT"),
         ("relay.prov.test", "A"), ("relay.prov.test", "AAAA"),
         ("s.test", "MX"), ("mx.s.test", "A"), ("mx.s.test", "AAAA"),

@@ -247,6 +247,14 @@ ctl_print_stats(const json_t *st)
 		printf("mx chaser      mx answers %.0f  prefetches %.0f  prefetch hits %.0f\n",
 		       ctl_num(st, "mx_chaser.mx_answers"), ctl_num(st, "mx_chaser.prefetches"),
 		       ctl_num(st, "mx_chaser.prefetch_hits"));
+	if (json_object_get(st, "chaser.spf.answers"))
+		printf(
+		    "inbound chaser prefetches/hits  ptr %.0f/%.0f  spf %.0f/%.0f  dmarc "
+		    "%.0f/%.0f\n",
+		    ctl_num(st, "chaser.ptr.prefetches"), ctl_num(st, "chaser.ptr.prefetch_hits"),
+		    ctl_num(st, "chaser.spf.prefetches"), ctl_num(st, "chaser.spf.prefetch_hits"),
+		    ctl_num(st, "chaser.dmarc.prefetches"),
+		    ctl_num(st, "chaser.dmarc.prefetch_hits"));
 	ctl_print_counts(st, "rcodes", "queries.by_rcode.");
 	ctl_print_counts(st, "types", "queries.by_type.");
 	printf("uptime         %.0f s\n", ctl_num(st, "uptime_s"));

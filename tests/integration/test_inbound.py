@@ -171,7 +171,11 @@ def test_pyspf_same_results_as_unbound_and_hits(start_mxcached, unbound, testnet
     s_on, s_off = idle(on2), idle(off2)
     assert started_by_clients(s_on) == 1  # the sender's own TXT
     assert started_by_clients(s_off) >= 6  # TXT x4, MX, A of mx1 (and a:out's A)
-    assert s_on["chaser.spf.prefetch_hits"] >= 3
+    # Every later question was a hit on a chaser's entry or joined a
+    # chaser's lookup still running (which, depends on the daemon's speed).
+    hits = sum(s_on[f"chaser.{r}.prefetch_hits"] for r in ("mx", "ptr", "spf", "dmarc"))
+    assert hits + s_on["upstream.coalesced"] == s_on["queries.total"] - 1
+    assert s_on["queries.total"] >= 7
 
 
 def test_ctl_spf_shows_the_tree_and_where_it_breaks(start_mxcached, testnet):

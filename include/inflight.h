@@ -98,7 +98,8 @@ struct inflight *inflight_oldest(const struct inflight_table *t);
 /* The zone a question would be charged to (0 without a budget). */
 uint64_t inflight_zone(const struct inflight_table *t, const struct cache_key *key);
 /* Whether a client lookup in zone would be admitted (budget_peek). */
-enum budget_verdict inflight_admits(const struct inflight_table *t, uint64_t zone, uint64_t now_ms);
+enum budget_verdict inflight_admits(const struct inflight_table *t, uint64_t zone,
+				    uint64_t now_ms);
 
 /*
  * With the table full, the lookup that should give way to a new client

@@ -131,7 +131,7 @@ struct spf_answer {
 
 typedef void (*spf_lookup_fn)(void *arg, const char *name, uint16_t qtype, struct spf_answer *ans);
 
-/* Where spf_answer_from_reply puts what it reads: room for n records. */
+/* Where spf_answer_from_reply puts what it reads (SPF_REPLY_MAX_RR records). */
 #define SPF_REPLY_MAX_RR 64
 struct spf_reply_scratch {
 	struct spf_rr rr[SPF_REPLY_MAX_RR];

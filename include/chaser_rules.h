@@ -81,6 +81,8 @@ void chaser_spf_find(const struct chaser_answer *a, struct chaser_spf_find *f);
 void chaser_rule_mx(struct chaser *ch, const struct chaser_answer *a);
 void chaser_rule_ptr(struct chaser *ch, const struct chaser_answer *a);
 void chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a);
+/* The A or MX answer of a tree's a, exists or mx term: counts a void. */
+void chaser_rule_spf_void(struct chaser *ch, const struct chaser_answer *a);
 void chaser_rule_dmarc(struct chaser *ch, const struct chaser_answer *a);
 
 /* The SPF rule's per-tree state (src/chaser_spf.c). */

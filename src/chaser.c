@@ -18,20 +18,29 @@
 #include "stats.h"
 #include "wire.h"
 
-/* Which answer type runs which rule, and the rule's switch. Rules without
- * a type are run by another rule (tlsa by mx). */
+/* Each rule's name (the stats key: chaser.<name>.*) and switch. */
 static const struct chaser_rule_def {
-	const char *name; /* the stats key: chaser.<name>.* */
-	uint16_t qtype;
+	const char *name;
 	size_t flag; /* offset of its bool in struct chaser_options */
-	void (*run)(struct chaser *ch, const struct chaser_answer *a);
 } chaser_rules[CHASER_RULES] = {
-    [CHASER_MX] = {"mx", WIRE_T_MX, offsetof(struct chaser_options, enabled), chaser_rule_mx},
-    [CHASER_TLSA] = {"tlsa", 0, offsetof(struct chaser_options, tlsa), NULL},
-    [CHASER_PTR] = {"ptr", WIRE_T_PTR, offsetof(struct chaser_options, ptr), chaser_rule_ptr},
-    [CHASER_SPF] = {"spf", WIRE_T_TXT, offsetof(struct chaser_options, spf), chaser_rule_spf},
-    [CHASER_DMARC] = {"dmarc", WIRE_T_TXT, offsetof(struct chaser_options, dmarc),
-		      chaser_rule_dmarc},
+    [CHASER_MX] = {"mx", offsetof(struct chaser_options, enabled)},
+    [CHASER_TLSA] = {"tlsa", offsetof(struct chaser_options, tlsa)},
+    [CHASER_PTR] = {"ptr", offsetof(struct chaser_options, ptr)},
+    [CHASER_SPF] = {"spf", offsetof(struct chaser_options, spf)},
+    [CHASER_DMARC] = {"dmarc", offsetof(struct chaser_options, dmarc)},
+};
+
+/* Which answer type runs which rule's function, in this order; tlsa is
+ * run by mx. The spf rule also watches the A and MX answers of a tree's
+ * a, exists and mx terms, to count its void lookups. */
+static const struct chaser_trigger {
+	uint16_t qtype;
+	enum chaser_rule rule;
+	void (*run)(struct chaser *ch, const struct chaser_answer *a);
+} chaser_triggers[] = {
+    {WIRE_T_MX, CHASER_MX, chaser_rule_mx},	  {WIRE_T_MX, CHASER_SPF, chaser_rule_spf_void},
+    {WIRE_T_A, CHASER_SPF, chaser_rule_spf_void}, {WIRE_T_PTR, CHASER_PTR, chaser_rule_ptr},
+    {WIRE_T_TXT, CHASER_SPF, chaser_rule_spf},	  {WIRE_T_TXT, CHASER_DMARC, chaser_rule_dmarc},
 };
 
 _Static_assert(CHASER_RULES < CACHE_TAGS, "every rule needs a cache tag");
@@ -162,10 +171,10 @@ chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, siz
 
 	if (key->qclass != WIRE_CLASS_IN || !chaser_answer_init(&a, key, wire, len, secure))
 		return;
-	for (size_t r = 0; r < CHASER_RULES; r++)
-		if (chaser_rules[r].qtype == key->qtype && chaser_rules[r].run &&
-		    chaser_rule_on(ch, (enum chaser_rule)r))
-			chaser_rules[r].run(ch, &a);
+	for (size_t i = 0; i < sizeof(chaser_triggers) / sizeof(chaser_triggers[0]); i++)
+		if (chaser_triggers[i].qtype == key->qtype &&
+		    chaser_rule_on(ch, chaser_triggers[i].rule))
+			chaser_triggers[i].run(ch, &a);
 }
 
 void

@@ -7,13 +7,12 @@
  * A tree is bounded as an evaluator bounds it (RFC 7208 §4.6.4): its
  * terms share one count of 10 DNS-querying terms; it stops at an
  * include/redirect target without exactly one SPF record (NXDOMAIN, no
- * record, several: the evaluator's permerror), at SPF_MAX_DEPTH, and at a
- * name it holds already (a loop). Void a/mx/exists lookups (2 allowed)
- * start nothing further, so they need no count here. The tree's state lives in a small table, one slot per
- * root, the oldest reused: a branch's answer finds its tree there by name.
- * Branches are chased as they arrive, not in evaluation order, so when a
- * tree runs out of its 10 terms the ones left out may differ from the
- * evaluator's; the number fetched is the same bound.
+ * record, several: the evaluator's permerror), at the third void lookup
+ * of its a, exists and mx terms (their A or MX answer is watched: NXDOMAIN
+ * or no record), at SPF_MAX_DEPTH, and at a name it holds already (a loop). The tree's state lives
+ * in a small table, one slot per root, the oldest reused: a branch's answer finds its tree there by
+ * name. Branches are chased as they arrive, not in evaluation order, so when a tree runs out of its
+ * 10 terms the ones left out may differ from the evaluator's; the number fetched is the same bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +24,22 @@
 #include "wire.h"
 
 #define CHASER_SPF_TREES 64
-#define CHASER_SPF_BRANCHES (SPF_MAX_DNS_TERMS + 1) /* the root and what it can include */
+/* The root, what it can include, and the terms whose voids are watched. */
+#define CHASER_SPF_BRANCHES (2 * SPF_MAX_DNS_TERMS + 1)
 
 struct chaser_spf_branch {
 	uint8_t name[WIRE_MAX_NAME]; /* lower-cased */
 	uint8_t len;
 	uint8_t depth;
 	bool answered;
+	uint16_t qtype; /* TXT: an include/redirect target; A, MX: a void watch */
 	uint32_t hash;
 };
 
 struct chaser_spf_tree {
 	struct chaser_spf_branch b[CHASER_SPF_BRANCHES]; /* b[0]: the root */
 	unsigned n;
-	unsigned dns_terms;
+	unsigned dns_terms, voids;
 };
 
 struct chaser_spf_trees {
@@ -66,16 +67,16 @@ chaser_spf_branch_is(const struct chaser_spf_branch *b, const uint8_t *name, siz
 	return b->hash == hash && wire_name_equal(b->name, b->len, name, len);
 }
 
-/* The branch waiting for name's answer, and its tree; NULL if none. */
+/* The branch waiting for name's qtype answer, and its tree; NULL if none. */
 static struct chaser_spf_branch *
-chaser_spf_waiting(struct chaser_spf_trees *t, const uint8_t *name, size_t len,
+chaser_spf_waiting(struct chaser_spf_trees *t, const uint8_t *name, size_t len, uint16_t qtype,
 		   struct chaser_spf_tree **tree)
 {
 	uint32_t hash = wire_name_hash(name, len);
 
 	for (size_t i = 0; i < CHASER_SPF_TREES; i++)
 		for (unsigned j = 1; j < t->tree[i].n; j++)
-			if (!t->tree[i].b[j].answered &&
+			if (!t->tree[i].b[j].answered && t->tree[i].b[j].qtype == qtype &&
 			    chaser_spf_branch_is(&t->tree[i].b[j], name, len, hash)) {
 				*tree = &t->tree[i];
 				return &t->tree[i].b[j];
@@ -90,20 +91,23 @@ chaser_spf_is_branch(const struct chaser_spf_trees *t, const uint8_t *name, size
 
 	for (size_t i = 0; i < CHASER_SPF_TREES; i++)
 		for (unsigned j = 1; j < t->tree[i].n; j++)
-			if (chaser_spf_branch_is(&t->tree[i].b[j], name, len, hash))
+			if (t->tree[i].b[j].qtype == WIRE_T_TXT &&
+			    chaser_spf_branch_is(&t->tree[i].b[j], name, len, hash))
 				return true;
 	return false;
 }
 
-/* Adds name to tree; false if it is there already (a loop) or the tree is full. */
+/* Adds name/qtype to tree; false if it is there already (for TXT: a loop)
+ * or the tree is full. */
 static bool
-chaser_spf_grow(struct chaser_spf_tree *tree, const uint8_t *name, size_t len, unsigned depth)
+chaser_spf_grow(struct chaser_spf_tree *tree, const uint8_t *name, size_t len, uint16_t qtype,
+		unsigned depth)
 {
 	uint32_t hash = wire_name_hash(name, len);
 	struct chaser_spf_branch *b;
 
 	for (unsigned j = 0; j < tree->n; j++)
-		if (chaser_spf_branch_is(&tree->b[j], name, len, hash))
+		if (tree->b[j].qtype == qtype && chaser_spf_branch_is(&tree->b[j], name, len, hash))
 			return false;
 	if (tree->n == CHASER_SPF_BRANCHES)
 		return false;
@@ -113,6 +117,7 @@ chaser_spf_grow(struct chaser_spf_tree *tree, const uint8_t *name, size_t len, u
 	b->len = (uint8_t)len;
 	b->depth = (uint8_t)depth;
 	b->answered = depth == 0;
+	b->qtype = qtype;
 	b->hash = hash;
 	return true;
 }
@@ -124,7 +129,7 @@ chaser_spf_plant(struct chaser_spf_trees *t, const uint8_t *name, size_t len)
 
 	t->next = (t->next + 1) % CHASER_SPF_TREES;
 	memset(tree, 0, sizeof(*tree));
-	chaser_spf_grow(tree, name, len, 0);
+	chaser_spf_grow(tree, name, len, WIRE_T_TXT, 0);
 	return tree;
 }
 
@@ -162,10 +167,15 @@ chaser_spf_terms(struct chaser *ch, struct chaser_spf_tree *tree, unsigned depth
 			c->skipped++;
 			continue;
 		}
-		if (q->qtype == WIRE_T_TXT && !chaser_spf_grow(tree, name, len, depth + 1)) {
+		if (q->qtype == WIRE_T_TXT &&
+		    !chaser_spf_grow(tree, name, len, WIRE_T_TXT, depth + 1)) {
 			c->skipped++; /* a loop, or the tree is full */
 			continue;
 		}
+		/* An evaluator's void count watches one lookup per a/exists/mx
+		 * term (an IPv4 client's A; the MX). */
+		if (q->qtype == WIRE_T_A || q->qtype == WIRE_T_MX)
+			chaser_spf_grow(tree, name, len, q->qtype, depth + 1);
 		if (chaser_fetch(ch, CHASER_SPF, name, len, q->qtype, flags) ==
 			QUERY_PREFETCH_CACHED &&
 		    q->qtype == WIRE_T_TXT && next->n < SPF_MAX_DNS_TERMS) {
@@ -194,7 +204,7 @@ chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a)
 	if (a->rcode != WIRE_NOERROR && a->rcode != WIRE_NXDOMAIN)
 		return;
 	chaser_spf_find(a, &f);
-	if ((b = chaser_spf_waiting(t, k->name, k->name_len, &tree))) {
+	if ((b = chaser_spf_waiting(t, k->name, k->name_len, WIRE_T_TXT, &tree))) {
 		b->answered = true;
 		depth = b->depth;
 	} else if (f.spf == 1) {
@@ -226,5 +236,35 @@ chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a)
 		struct chaser_answer sub;
 		if (ca && chaser_answer_init(&sub, &ck, ca->wire, ca->len, ca->secure))
 			chaser_rule_spf(ch, &sub);
+	}
+}
+
+static bool
+chaser_spf_any(const struct chaser_answer *a, size_t rdata_off, uint16_t rdlen, void *arg)
+{
+	(void)a;
+	(void)rdata_off;
+	(void)rdlen;
+	*(bool *)arg = true;
+	return false;
+}
+
+void
+chaser_rule_spf_void(struct chaser *ch, const struct chaser_answer *a)
+{
+	struct chaser_spf_tree *tree;
+	struct chaser_spf_branch *b;
+	bool found = false;
+
+	if ((a->rcode != WIRE_NOERROR && a->rcode != WIRE_NXDOMAIN) ||
+	    !(b = chaser_spf_waiting(ch->trees, a->key->name, a->key->name_len, a->key->qtype,
+				     &tree)))
+		return;
+	b->answered = true;
+	if (a->rcode == WIRE_NOERROR)
+		chaser_answer_rdata(a, a->key->qtype, chaser_spf_any, &found);
+	if (!found && ++tree->voids > SPF_MAX_VOID) {
+		tree->dns_terms = SPF_MAX_DNS_TERMS; /* the evaluator's permerror */
+		ch->rules[CHASER_SPF].skipped++;
 	}
 }

@@ -395,24 +395,70 @@ test_spf_broken_branch_ends_tree(void **state)
 	struct t_dns_msg m;
 	(void)state;
 
-	t_dns_txt(&m, "nx.example", 300,
-		  (const char *[]){"v=spf1 include:gone.nx.example include:ok.nx.example -all",
-				   NULL});
+	t_dns_txt(
+	    &m, "nx.example", 300,
+	    (const char *[]){"v=spf1 include:gone.nx.example include:ok.nx.example -all", NULL});
 	t_arrives(t, "nx.example", WIRE_T_TXT, &m);
 	assert_int_equal(t->fake.n, 2);
 	t_txt_arrives(t, "gone.nx.example", NULL);
 	t_txt_arrives(t, "ok.nx.example", (const char *[]){"v=spf1 a:after.nx.example -all", NULL});
 	assert_int_equal(t->fake.n, 2);
 	/* Without the broken branch, the same shape is chased. */
-	t_dns_txt(&m, "fine.example", 300,
-		  (const char *[]){"v=spf1 include:a.fine.example include:ok.fine.example -all",
-				   NULL});
+	t_dns_txt(
+	    &m, "fine.example", 300,
+	    (const char *[]){"v=spf1 include:a.fine.example include:ok.fine.example -all", NULL});
 	t_arrives(t, "fine.example", WIRE_T_TXT, &m);
 	t_txt_arrives(t, "a.fine.example", (const char *[]){"v=spf1 ~all", NULL});
 	t_txt_arrives(t, "ok.fine.example",
 		      (const char *[]){"v=spf1 a:in.fine.example -all", NULL});
 	assert_int_equal(t->fake.n, 2 + 2 + 2);
 	assert_true(t_req(t, "in.fine.example", WIRE_T_A) >= 0);
+	t_env_free(t);
+}
+
+/* Answers the running lookup of name/qtype with NXDOMAIN. */
+static void
+t_nx_arrives(struct t_env *t, const char *name, uint16_t qtype)
+{
+	struct t_dns_msg m;
+	int r = t_req(t, name, qtype);
+
+	assert_true(r >= 0);
+	t_dns_nxdomain(&m, name, qtype, 300);
+	t_resolve(t, (size_t)r, &m, false, false);
+}
+
+/* The third void lookup of a tree's a/exists/mx terms is the evaluator's
+ * permerror: a branch arriving after it starts nothing; two are fine. */
+static void
+test_spf_void_lookups(void **state)
+{
+	struct t_env *t = t_inbound(false, true, false);
+	struct t_dns_msg m;
+	(void)state;
+
+	t_dns_txt(&m, "v.example", 300,
+		  (const char *[]){"v=spf1 a:n1.v.example mx:n2.v.example exists:n3.v.example "
+				   "include:late.v.example -all",
+				   NULL});
+	t_arrives(t, "v.example", WIRE_T_TXT, &m);
+	assert_int_equal(t->fake.n, 2 + 1 + 1 + 1);
+	t_nx_arrives(t, "n1.v.example", WIRE_T_A);
+	t_nx_arrives(t, "n2.v.example", WIRE_T_MX);
+	t_nx_arrives(t, "n3.v.example", WIRE_T_A);
+	t_txt_arrives(t, "late.v.example", (const char *[]){"v=spf1 a:x.v.example -all", NULL});
+	assert_int_equal(t->fake.n, 5);
+	/* Two voids: the late branch is chased. */
+	t_dns_txt(
+	    &m, "w.example", 300,
+	    (const char *[]){"v=spf1 a:n1.w.example exists:n2.w.example include:late.w.example "
+			     "-all",
+			     NULL});
+	t_arrives(t, "w.example", WIRE_T_TXT, &m);
+	t_nx_arrives(t, "n1.w.example", WIRE_T_A);
+	t_nx_arrives(t, "n2.w.example", WIRE_T_A);
+	t_txt_arrives(t, "late.w.example", (const char *[]){"v=spf1 a:x.w.example -all", NULL});
+	assert_true(t_req(t, "x.w.example", WIRE_T_A) >= 0);
 	t_env_free(t);
 }
 
@@ -500,6 +546,7 @@ main(void)
 	    cmocka_unit_test(test_spf_loop_stops),
 	    cmocka_unit_test(test_spf_ten_terms_per_tree),
 	    cmocka_unit_test(test_spf_broken_branch_ends_tree),
+	    cmocka_unit_test(test_spf_void_lookups),
 	    cmocka_unit_test(test_spf_cached_branch_chased_at_once),
 	    cmocka_unit_test(test_dmarc_alone),
 	    cmocka_unit_test(test_hits_per_rule),

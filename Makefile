@@ -80,10 +80,10 @@ $(BUILD)/delayproxy: tests/testnet/delayproxy.c
 $(BUILD)/wire_worst: tests/perf/wire_worst.c $(BUILD)/obj/wire.o $(BUILD)/obj/wire_write.o
 	$(CC) $(MXFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-# mxbench: the benchmark client; shares only wire with the daemon.
+# mxbench: the benchmark client; shares only wire and the SPF walker with the daemon.
 BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/obj/bench/%.o,$(wildcard bench/*.c))
 BENCH_LIB  = $(filter-out $(BUILD)/obj/bench/mxbench.o,$(BENCH_OBJ)) $(BUILD)/obj/wire.o \
-	     $(BUILD)/obj/wire_write.o
+	     $(BUILD)/obj/wire_write.o $(BUILD)/obj/spf.o $(BUILD)/obj/spf_walk.o
 
 $(BUILD)/obj/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)

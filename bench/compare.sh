@@ -2,7 +2,7 @@
 # compare.sh — mxcached against Debian's unbound, same workloads, one run.
 #
 #   bench/compare.sh [--domains N] [--delay MIN-MAX] [--concurrency N]
-#                    [--qps-seconds S] [--mxcached-flag FLAG]... [--keep]
+#                    [--qps-seconds S] [--mxcached-flag FLAG]... [--inbound-only] [--keep]
 #
 # Starts the project's authoritative hierarchy (tests/testnet/testnet.sh, NSD) with
 # N generated mail domains, puts a delaying proxy (tests/testnet/delayproxy.c) in
@@ -21,8 +21,13 @@
 #                   zone (bursts of 200 every 10 ms) while a never-seen MX
 #                   question in another zone is asked every 200 ms; both
 #                   resolvers fresh, mxcached with --cache-size 4m; peak RSS
+#   cold-inbound    mxbench --mode inbound: per message PTR, A/AAAA of the
+#                   PTR names, the sender's whole SPF tree, DMARC; caches fresh
+#   cold-pause-inbound  the same with --pause 200 between PTR and SPF
 #   and, if `mxcached --help` lists --mx-chase, the cold runs again against
-#   mxcached with --mx-chase no ("chaser off" column).
+#   mxcached with --mx-chase no ("chaser off" column; for the inbound runs,
+#   every chaser off: --chase-ptr/--chase-spf/--chase-dmarc no as well).
+#   --inbound-only runs the inbound workloads alone.
 #
 # Prints a table, writes bench/results/*.json (one per workload and
 # resolver), table.txt, table.md and a latency CDF per workload (*.png,
@@ -43,6 +48,7 @@ PAUSE_MS=200
 FLOOD_ZONE=yada123.com # the flood's names: never-seen, NXDOMAIN, one zone
 SEED=1
 KEEP=0
+INBOUND_ONLY=0
 MXC_FLAGS=() # extra flags for every mxcached started, e.g. an --unbound-option
 
 NSD_PORT=5300 # NSD moves here; the proxies take port 53
@@ -78,6 +84,7 @@ while (($# > 0)); do
     --qps-seconds) QPS_SECONDS=${2:?}; shift 2 ;;
     --mxcached-flag) MXC_FLAGS+=("${2:?}"); shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --inbound-only) INBOUND_ONLY=1; shift ;;
     *) usage ;;
     esac
 done
@@ -85,6 +92,7 @@ ARGS=(--domains "$DOMAINS" --delay "$DELAY" --concurrency "$CONCURRENCY"
     --qps-seconds "$QPS_SECONDS")
 for flag in "${MXC_FLAGS[@]}"; do ARGS+=(--mxcached-flag "$flag"); done
 ((KEEP)) && ARGS+=(--keep)
+((INBOUND_ONLY)) && ARGS+=(--inbound-only)
 
 # ---------------------------------------------------------------- outside
 
@@ -155,8 +163,12 @@ start() {
     wait_for_line "$name" "$log" "$pattern"
 }
 
+# Read whole: with grep -q, mxcached could get SIGPIPE writing the rest,
+# and pipefail would make the answer "no".
 has_chase_flag() {
-    "$BUILD/mxcached" --help 2>&1 | grep -q -- '--mx-chase'
+    local help
+    help=$("$BUILD/mxcached" --help 2>&1)
+    [[ $help == *--mx-chase* ]]
 }
 
 # start_mxcached NAME [extra flags]: a fresh cache.
@@ -195,6 +207,40 @@ mta() {
     "${PIN_CLIENT[@]}" "$BUILD/mxbench" -s "127.0.0.1@$(port_of "$resolver")" --mode mta -c "$CONCURRENCY" \
         --json --csv "$WORK/$workload.$resolver.csv" "$@" "$BENCH_DOMAINS_FILE" \
         >"$RESULTS/$workload.$resolver.json"
+}
+
+# inbound WORKLOAD RESOLVER [mxbench flags]: a receiving server's lookups.
+inbound() {
+    local workload=$1 resolver=$2
+    shift 2
+    echo "compare: $workload against $resolver" >&2
+    "${PIN_CLIENT[@]}" "$BUILD/mxbench" -s "127.0.0.1@$(port_of "$resolver")" --mode inbound \
+        -c "$CONCURRENCY" --json --csv "$WORK/$workload.$resolver.csv" "$@" "$BENCH_INBOUND_FILE" \
+        >"$RESULTS/$workload.$resolver.json"
+}
+
+# The inbound workloads, each on fresh caches: mxcached, unbound, and
+# mxcached with every chaser off.
+inbound_all() {
+    local chase=$1 workload pause
+    [[ -z ${PIDS[mxcached-nochase]:-} ]] || stop_process mxcached-nochase
+    for workload in cold-inbound cold-pause-inbound; do
+        pause=0
+        [[ $workload == cold-pause-inbound ]] && pause=$PAUSE_MS
+        start_mxcached mxcached
+        inbound "$workload" mxcached --pause "$pause"
+        save_stats "$workload" mxcached
+        start_unbound
+        inbound "$workload" unbound --pause "$pause"
+        if ((chase)); then
+            stop_process mxcached
+            start_mxcached mxcached-nochase --mx-chase no --chase-ptr no --chase-spf no \
+                --chase-dmarc no
+            inbound "$workload" mxcached-nochase --pause "$pause"
+            save_stats "$workload" mxcached-nochase
+            stop_process mxcached-nochase
+        fi
+    done
 }
 
 # save_stats WORKLOAD NAME: mxcached's counters right after a run, to see
@@ -268,6 +314,17 @@ plot $(IFS=,; echo "${plots[*]}")
 EOF
 }
 
+# Stops what runs and writes machine.txt.
+finish() {
+    local name
+    for name in "${!PIDS[@]}"; do
+        [[ $name == delayproxy ]] || stop_process "$name"
+    done
+    stop_process delayproxy
+    grep '^delayproxy:' "$WORK/delayproxy.log" >&2 || true
+    machine
+}
+
 machine() {
     {
         echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -301,6 +358,12 @@ main() {
     "${PIN_CLIENT[@]}" "$BUILD/mxbench" -s "$MAIL_SERVER" --mode qps -c 10 -d 2 --json "$BENCH_QUERIES_FILE" \
         >"$RESULTS/authoritative-rtt.json"
 
+    if ((INBOUND_ONLY)); then
+        inbound_all "$chase"
+        finish
+        /usr/bin/python3 "$ROOT/bench/table.py" "$RESULTS"
+        return
+    fi
     start_mxcached mxcached
     start_unbound
     mta cold-mta mxcached
@@ -333,14 +396,8 @@ main() {
     else
         echo "compare: chaser off: NOT measured, this mxcached has no --mx-chase flag" >&2
     fi
-
-    for name in "${!PIDS[@]}"; do
-        [[ $name == delayproxy ]] || stop_process "$name"
-    done
-    stop_process delayproxy
-    grep '^delayproxy:' "$WORK/delayproxy.log" >&2 || true
-
-    machine
+    inbound_all "$chase"
+    finish
     plot_cdf cold-mta total "Cold MTA lookups (MX, then A/AAAA per exchanger): whole delivery" \
         ms domains
     plot_cdf warm-mta total "Warm MTA lookups: whole delivery" ms domains

@@ -16,6 +16,7 @@
 
 #include "mxbench.h"
 #include "names.h"
+#include "pause.h"
 #include "report.h"
 #include "wire.h"
 
@@ -40,8 +41,7 @@ struct mta_job {
 	int64_t mx_ns;
 	int64_t addr_ns;
 	enum report_outcome outcome; /* of the delivery so far */
-	int64_t resume_ns;	     /* end of the pause */
-	struct mta_job *next_paused;
+	struct pause_item paused;
 };
 
 struct mta_run {
@@ -53,8 +53,7 @@ struct mta_run {
 	uint64_t finished;
 	uint64_t completed;
 	uint64_t failed;
-	struct mta_job *paused_head; /* every pause is as long: a FIFO */
-	struct mta_job *paused_tail;
+	struct pause_queue paused;
 	struct sample_set mx, addr, total;
 	struct report_tally t_mx, t_addr, t_total;
 	bool out_of_memory;
@@ -161,20 +160,6 @@ mta_parse_mx(struct mta_job *job, const uint8_t *pkt, size_t len, bool *any)
 }
 
 static void
-mta_pause(struct mta_job *job)
-{
-	struct mta_run *run = job->run;
-
-	job->resume_ns = dnsc_now_ns() + (int64_t)run->o->pause_ms * 1000000;
-	job->next_paused = NULL;
-	if (run->paused_tail)
-		run->paused_tail->next_paused = job;
-	else
-		run->paused_head = job;
-	run->paused_tail = job;
-}
-
-static void
 mta_on_mx(void *arg, const struct dnsc_result *r)
 {
 	struct mta_job *job = arg;
@@ -199,7 +184,7 @@ mta_on_mx(void *arg, const struct dnsc_result *r)
 	if (!any)
 		mta_add_mx(job, 0, job->domain->name, job->domain->len);
 	if (run->o->pause_ms > 0 && job->nmx > 0)
-		mta_pause(job);
+		pause_push(&run->paused, &job->paused, run->o->pause_ms);
 	else
 		mta_next_address(job);
 }
@@ -256,15 +241,10 @@ static void
 mta_resume_paused(struct mta_run *run)
 {
 	int64_t now = dnsc_now_ns();
+	struct pause_item *it;
 
-	while (run->paused_head && run->paused_head->resume_ns <= now) {
-		struct mta_job *job = run->paused_head;
-
-		run->paused_head = job->next_paused;
-		if (!run->paused_head)
-			run->paused_tail = NULL;
-		mta_next_address(job);
-	}
+	while ((it = pause_pop_due(&run->paused, now)))
+		mta_next_address(PAUSE_OWNER(it, struct mta_job, paused));
 }
 
 static int
@@ -279,10 +259,8 @@ mta_loop(struct mta_run *run, struct mta_job *jobs)
 		mta_next_domain(&jobs[i]);
 	}
 	while (run->running > 0) {
-		int64_t until = dnsc_now_ns() + 1000000000;
+		int64_t until = pause_until(&run->paused, dnsc_now_ns() + 1000000000);
 
-		if (run->paused_head && run->paused_head->resume_ns < until)
-			until = run->paused_head->resume_ns;
 		if (dnsc_wait(run->dnsc, until) < 0) {
 			perror("mxbench: receive");
 			return -1;

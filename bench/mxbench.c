@@ -3,6 +3,7 @@
  *
  *   mxbench -s ADDR[@PORT] --mode mta FILE   the lookups of a mail delivery
  *   mxbench -s ADDR[@PORT] --mode qps FILE   dnsperf-like query load
+ *   mxbench -s ADDR[@PORT] --mode inbound FILE   a receiving server's lookups
  *
  * See usage() for the options; main only parses them and starts a mode.
  */
@@ -14,24 +15,47 @@
 
 #define MXBENCH_MAX_CONCURRENCY 1000000
 
+static const struct {
+	const char *name;
+	int (*run)(const struct mxbench_opts *o, struct dnsc *c);
+	bool serial; /* one lookup after the other per job: an MTA's retries */
+} mxbench_modes[] = {
+    {"mta", mta_run, true},
+    {"qps", qps_run, false},
+    {"inbound", inbound_run, true},
+};
+
+static int
+mxbench_mode(const char *name)
+{
+	for (size_t i = 0; i < sizeof(mxbench_modes) / sizeof(mxbench_modes[0]); i++)
+		if (strcmp(mxbench_modes[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static void
 mxbench_usage(FILE *f)
 {
-	fputs("usage: mxbench -s ADDR[@PORT] --mode mta|qps [options] FILE\n"
+	fputs("usage: mxbench -s ADDR[@PORT] --mode mta|qps|inbound [options] FILE\n"
 	      "A load generator and MTA emulator against any DNS server.\n"
 	      "\n"
 	      "  -s, --server ADDR[@PORT]  the DNS server (port 53 by default)\n"
-	      "  -m, --mode mta|qps        mta: FILE has a domain per line; per domain MX,\n"
+	      "  -m, --mode MODE           mta: FILE has a domain per line; per domain MX,\n"
 	      "                            then A and AAAA of each exchanger in preference\n"
 	      "                            order, one lookup after the other\n"
 	      "                            qps: FILE has \"name type\" per line (dnsperf format)\n"
-	      "  -c, --concurrency N       mta: domains in parallel (10)\n"
+	      "                            inbound: FILE has \"ADDRESS DOMAIN\" per line; per\n"
+	      "                            message PTR, A/AAAA of the PTR names, the SPF\n"
+	      "                            evaluation of DOMAIN (every term), DMARC, serially\n"
+	      "  -c, --concurrency N       mta, inbound: domains or messages in parallel (10)\n"
 	      "                            qps: queries outstanding at most (100)\n"
 	      "  -r, --rate QPS            qps: send at this fixed rate (default: as fast as\n"
 	      "                            answers come, -c outstanding)\n"
 	      "  -d, --duration SEC        qps: send for this long (10)\n"
 	      "  -p, --pause MS            mta: wait between the MX answer and the address\n"
-	      "                            lookups (0); not counted in any figure\n"
+	      "                            lookups; inbound: between the FCrDNS lookups and\n"
+	      "                            SPF (0); not counted in any figure\n"
 	      "  -t, --timeout MS          per try (2000)\n"
 	      "      --retries N           tries after a timeout (mta 1, qps 0)\n"
 	      "      --dnssec              set DO in the queries\n"
@@ -83,7 +107,7 @@ mxbench_option(struct mxbench_opts *o, int opt, const char *arg, double *retries
 		return dnsc_parse_server(arg, &o->dns.server, &o->dns.server_len);
 	case 'm':
 		o->mode = arg;
-		return strcmp(arg, "mta") == 0 || strcmp(arg, "qps") == 0;
+		return mxbench_mode(arg) >= 0;
 	case 'c':
 		if (!mxbench_number(arg, 1, MXBENCH_MAX_CONCURRENCY, &v))
 			return false;
@@ -143,7 +167,7 @@ mxbench_parse(int argc, char **argv, struct mxbench_opts *o, const char **csv_pa
 		exit(2);
 	}
 	o->file = argv[optind];
-	bool mta = strcmp(o->mode, "mta") == 0;
+	bool mta = mxbench_modes[mxbench_mode(o->mode)].serial;
 	/* An MTA's resolver library retries once; dnsperf never does. */
 	o->dns.retries = retries >= 0 ? (int)retries : mta ? 1 : 0;
 	if (o->concurrency == 0)
@@ -170,7 +194,7 @@ main(int argc, char **argv)
 		perror("mxbench: socket");
 		goto out;
 	}
-	status = strcmp(o.mode, "mta") == 0 ? mta_run(&o, c) : qps_run(&o, c);
+	status = mxbench_modes[mxbench_mode(o.mode)].run(&o, c);
 out:
 	dnsc_free(c);
 	if (o.csv && fclose(o.csv) != 0) {

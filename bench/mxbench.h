@@ -18,7 +18,8 @@ struct mxbench_opts {
 	unsigned concurrency; /* domains (mta) or queries (qps) in flight */
 	double rate;	      /* qps: queries per second, 0 = closed loop */
 	double duration_s;    /* qps: how long to send */
-	int pause_ms;	      /* mta: between the MX answer and the addresses */
+	int pause_ms;	      /* mta: between the MX answer and the addresses;
+			       * inbound: between the connection and MAIL FROM */
 	bool json;
 	FILE *csv; /* every sample, or NULL */
 };
@@ -26,5 +27,6 @@ struct mxbench_opts {
 /* Both return the process exit status. */
 int mta_run(const struct mxbench_opts *o, struct dnsc *c);
 int qps_run(const struct mxbench_opts *o, struct dnsc *c);
+int inbound_run(const struct mxbench_opts *o, struct dnsc *c);
 
 #endif

@@ -48,6 +48,10 @@ void cache_key_prepare(const struct cache *c, const struct cache_key *key,
 #define CACHE_ANSWER_SECURE 0x1u     /* DNSSEC-validated */
 #define CACHE_ANSWER_PREFETCHED 0x2u /* fetched before any client asked */
 #define CACHE_ANSWER_SPARE 0x4u	     /* fetched on upstream's spare lane */
+/* Who fetched an entry ahead of clients (the chaser's rule, 1..CACHE_TAGS-1;
+ * 0: nobody), in aflags bits 8..11: hits and unused entries are counted per tag. */
+#define CACHE_TAGS 16
+#define CACHE_ANSWER_TAG(t) ((unsigned)(t) << 8)
 
 /* What a lookup hands back; valid until the next call that changes the cache. */
 struct cache_answer {
@@ -57,7 +61,8 @@ struct cache_answer {
 	uint64_t expires_ms;
 	bool secure;
 	bool prefetched;
-	bool spare; /* CACHE_ANSWER_SPARE: a refresh asks the other lane */
+	bool spare;  /* CACHE_ANSWER_SPARE: a refresh asks the other lane */
+	uint8_t tag; /* CACHE_ANSWER_TAG */
 	uint32_t hits;
 };
 
@@ -70,7 +75,8 @@ struct cache_stats {
 	uint64_t inserts;
 	uint64_t evictions;
 	uint64_t expired;
-	uint64_t prefetched_unused; /* prefetched entries gone without a hit */
+	uint64_t prefetched_unused;	    /* prefetched entries gone without a hit */
+	uint64_t unused_by_tag[CACHE_TAGS]; /* tagged entries gone without a hit */
 };
 
 /* seed keys the hash; pass random bytes in production. */

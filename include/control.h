@@ -20,6 +20,7 @@ struct cache;
 struct stats;
 struct upstream;
 struct query_engine;
+struct chaser;
 struct control;
 
 /* What the commands read and act on. */
@@ -29,6 +30,7 @@ struct control_ctx {
 	struct cache *cache;
 	const struct upstream *up;
 	struct query_engine *qe;
+	struct chaser *chaser; /* NULL: no chaser counters */
 	uint64_t started_us;
 };
 
@@ -42,12 +44,12 @@ void control_free(struct control *ctl);
  * daemon that drops root hands it over, to be able to remove the socket. */
 const char *control_made_dir(const struct control *ctl);
 
-/* Answers one request line; never NULL. Commands that wait on lookups
- * (route) need a connection and answer an error here. */
 /* The numbers the stats key table points into, as of now. */
 struct stats_view;
 void control_stats_view(const struct control_ctx *ctx, struct stats_view *v);
 
+/* Answers one request line; never NULL. Commands that wait on lookups
+ * (route, spf) need a connection and answer an error here. */
 json_t *control_dispatch(const struct control_ctx *ctx, const char *line, size_t len);
 
 #endif

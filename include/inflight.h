@@ -47,6 +47,7 @@ struct inflight {
 	size_t nwaiters;
 	struct resolver_req *req; /* NULL once the resolver answered or was cancelled */
 	enum query_origin origin;
+	uint8_t tag;   /* background lookups: CACHE_ANSWER_TAG of the answer */
 	uint64_t zone; /* what the budget charged this lookup to */
 	struct inflight *older, *newer;
 	enum resolver_lane lane;

@@ -75,6 +75,8 @@ struct query_hooks {
 	void (*servfail)(void *arg, const struct cache_key *key, enum stats_servfail why,
 			 const char *detail, size_t clients);
 	void *servfail_arg;
+	/* A client was answered from an entry a background lookup tagged. */
+	void (*tagged_hit)(void *arg, unsigned tag);
 };
 
 struct query_options {
@@ -130,8 +132,9 @@ void query_set_hooks(struct query_engine *qe, const struct query_hooks *hooks);
 uint8_t query_key_flags(const struct wire_query *q);
 
 /* Starts a background lookup for key unless it is cached and fresh or
- * already in flight; no client waits for it, the answer goes to the cache. */
+ * already in flight; no client waits for it, the answer goes to the cache
+ * with tag (CACHE_ANSWER_TAG, 0: none) so hits on it can be told apart. */
 enum query_prefetch_result query_prefetch(struct query_engine *qe, const struct cache_key *key,
-					  enum query_origin origin);
+					  enum query_origin origin, unsigned tag);
 
 #endif

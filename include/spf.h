@@ -102,6 +102,7 @@ bool spf_term_target(const struct spf_record *rec, unsigned i, const char *domai
  * are never evaluated; redirect is ignored when "all" is present. */
 struct spf_question {
 	uint16_t term; /* index in rec->terms */
+	uint8_t nth;   /* the term's place among the record's counted terms, from 1 */
 	uint16_t qtype;
 	char name[SPF_NAME_MAX];
 };
@@ -129,6 +130,19 @@ struct spf_answer {
 };
 
 typedef void (*spf_lookup_fn)(void *arg, const char *name, uint16_t qtype, struct spf_answer *ans);
+
+/* Where spf_answer_from_reply puts what it reads (SPF_REPLY_MAX_RR records). */
+#define SPF_REPLY_MAX_RR 64
+struct spf_reply_scratch {
+	struct spf_rr rr[SPF_REPLY_MAX_RR];
+	char mx[SPF_REPLY_MAX_RR][SPF_NAME_MAX]; /* exchanger names as text */
+};
+
+/* A DNS reply (pkt NULL: none, a failure) to qtype as a callback answers
+ * it: the TXT RDATAs or MX exchangers of the final owner (after a CNAME
+ * chain), or the number of A/AAAA records; ans->rr points into pkt and s. */
+void spf_answer_from_reply(const uint8_t *pkt, size_t len, uint16_t qtype,
+			   struct spf_reply_scratch *s, struct spf_answer *ans);
 
 enum spf_result {
 	SPF_R_NONE,

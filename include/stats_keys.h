@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "cache.h"
+#include "chaser.h"
 #include "stats.h"
 
 /* What the daemon knows only at the moment it is asked. */
@@ -26,10 +27,12 @@ struct stats_gauges {
 };
 
 /* Everything the table points into: one worker's counters (summable,
- * see stats_sum), the cache's own counters and the gauges. */
+ * see stats_sum), the counters the cache and the chaser keep, and the
+ * gauges. */
 struct stats_view {
 	struct stats counters;
 	struct cache_stats cache;
+	struct chaser_counters chaser[CHASER_RULES];
 	struct stats_gauges gauges;
 };
 

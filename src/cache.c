@@ -223,6 +223,7 @@ cache_insert(struct cache *c, const struct cache_key *key, const uint8_t *wire, 
 				       .secure = (aflags & CACHE_ANSWER_SECURE) != 0,
 				       .prefetched = (aflags & CACHE_ANSWER_PREFETCHED) != 0,
 				       .spare = (aflags & CACHE_ANSWER_SPARE) != 0,
+				       .tag = (uint8_t)((aflags >> 8) % CACHE_TAGS),
 				       .hits = 0};
 	e->hnext = c->buckets[hash & (c->nbuckets - 1)];
 	c->buckets[hash & (c->nbuckets - 1)] = e;
@@ -282,6 +283,8 @@ cache_remove(struct cache *c, struct cache_entry *e)
 	heap_remove(c, e->heap_index);
 	if (e->ans.prefetched && e->ans.hits == 0)
 		c->st.prefetched_unused++;
+	if (e->ans.tag && e->ans.hits == 0)
+		c->st.unused_by_tag[e->ans.tag]++;
 	c->st.bytes -= e->cost;
 	c->st.entries--;
 	free(e);
@@ -362,6 +365,7 @@ cache_reset_stats(struct cache *c)
 {
 	c->st.hits = c->st.misses = c->st.inserts = c->st.evictions = c->st.expired = 0;
 	c->st.prefetched_unused = 0;
+	memset(c->st.unused_by_tag, 0, sizeof(c->st.unused_by_tag));
 }
 
 void

@@ -1,31 +1,50 @@
 /*
- * chaser: see include/chaser.h.
+ * chaser: see include/chaser.h. The core: the rule table, the lookups'
+ * accounting, the counters; the rules are in chaser_rules.c and
+ * chaser_spf.c. The additional records of MX replies are here too.
  */
 #include "chaser.h"
 
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "chaser_rules.h"
 #include "clock.h"
 #include "query.h"
 #include "stats.h"
 #include "wire.h"
 
-/* "_25._tcp." in wire form: where DANE puts an SMTP server's TLSA (RFC 7672). */
-static const uint8_t chaser_tlsa_prefix[] = {3, '_', '2', '5', 4, '_', 't', 'c', 'p'};
-
-struct chaser {
-	struct chaser_options opts;
-	struct query_engine *qe;
-	const struct cache *cache;
-	struct stats *stats;
+/* Each rule's name (the stats key: chaser.<name>.*) and switch. */
+static const struct chaser_rule_def {
+	const char *name;
+	size_t flag; /* offset of its bool in struct chaser_options */
+} chaser_rules[CHASER_RULES] = {
+    [CHASER_MX] = {"mx", offsetof(struct chaser_options, enabled)},
+    [CHASER_TLSA] = {"tlsa", offsetof(struct chaser_options, tlsa)},
+    [CHASER_PTR] = {"ptr", offsetof(struct chaser_options, ptr)},
+    [CHASER_SPF] = {"spf", offsetof(struct chaser_options, spf)},
+    [CHASER_DMARC] = {"dmarc", offsetof(struct chaser_options, dmarc)},
 };
 
-static void chaser_fetch(struct chaser *ch, const uint8_t *name, size_t len, uint16_t qtype,
-			 uint8_t flags);
-static void chaser_exchanger(struct chaser *ch, const struct wire_mx *mx, uint8_t flags,
-			     bool secure);
+/* Which answer type runs which rule's function, in this order; tlsa is
+ * run by mx. The spf rule also watches the A and MX answers of a tree's
+ * a, exists and mx terms, to count its void lookups. */
+static const struct chaser_trigger {
+	uint16_t qtype;
+	enum chaser_rule rule;
+	void (*run)(struct chaser *ch, const struct chaser_answer *a);
+} chaser_triggers[] = {
+    {WIRE_T_MX, CHASER_MX, chaser_rule_mx},	  {WIRE_T_MX, CHASER_SPF, chaser_rule_spf_void},
+    {WIRE_T_A, CHASER_SPF, chaser_rule_spf_void}, {WIRE_T_PTR, CHASER_PTR, chaser_rule_ptr},
+    {WIRE_T_TXT, CHASER_SPF, chaser_rule_spf},	  {WIRE_T_TXT, CHASER_DMARC, chaser_rule_dmarc},
+};
+
+_Static_assert(CHASER_RULES < CACHE_TAGS, "every rule needs a cache tag");
+
 static void chaser_present(const uint8_t *pkt, size_t len, const struct wire_mx *mx, size_t n,
 			   uint8_t *present);
 static size_t chaser_append(const struct cache_answer *a, const struct wire_mx *mx, uint16_t qtype,
@@ -40,6 +59,10 @@ chaser_new(const struct chaser_options *opts, struct query_engine *qe, const str
 
 	if (!ch)
 		return NULL;
+	if (!(ch->trees = chaser_spf_trees_new())) {
+		free(ch);
+		return NULL;
+	}
 	ch->opts = *opts;
 	if (ch->opts.max_exchangers > CHASER_MAX_EXCHANGERS)
 		ch->opts.max_exchangers = CHASER_MAX_EXCHANGERS;
@@ -52,52 +75,91 @@ chaser_new(const struct chaser_options *opts, struct query_engine *qe, const str
 void
 chaser_free(struct chaser *ch)
 {
+	if (!ch)
+		return;
+	chaser_spf_trees_free(ch->trees);
 	free(ch);
 }
 
-static void
-chaser_fetch(struct chaser *ch, const uint8_t *name, size_t len, uint16_t qtype, uint8_t flags)
+bool
+chaser_rule_on(const struct chaser *ch, enum chaser_rule rule)
 {
-	struct cache_key key = {
-	    .name = name, .name_len = len, .qtype = qtype, .qclass = WIRE_CLASS_IN, .flags = flags};
+	bool on;
 
-	switch (query_prefetch(ch->qe, &key, QUERY_CHASER)) {
+	memcpy(&on, (const char *)&ch->opts + chaser_rules[rule].flag, sizeof(on));
+	return on;
+}
+
+/* The mx and tlsa rules also keep the mx_chaser.* counters other tools read. */
+static void
+chaser_count_mx(struct stats *st, enum query_prefetch_result r)
+{
+	switch (r) {
 	case QUERY_PREFETCH_STARTED:
-		ch->stats->mx_prefetches++;
+		st->mx_prefetches++;
 		break;
 	case QUERY_PREFETCH_CACHED:
-		ch->stats->mx_skipped_cached++;
+		st->mx_skipped_cached++;
 		break;
 	case QUERY_PREFETCH_RUNNING:
-		ch->stats->mx_skipped_running++;
+		st->mx_skipped_running++;
 		break;
 	case QUERY_PREFETCH_FULL:
-		ch->stats->mx_capped++;
-		ch->stats->mx_background_full++;
+		st->mx_capped++;
+		st->mx_background_full++;
 		break;
 	case QUERY_PREFETCH_ZONE:
-		ch->stats->mx_capped++;
-		ch->stats->mx_zone_budget++;
+		st->mx_capped++;
+		st->mx_zone_budget++;
 		break;
 	}
 }
 
-static void
-chaser_exchanger(struct chaser *ch, const struct wire_mx *mx, uint8_t flags, bool secure)
+enum query_prefetch_result
+chaser_fetch(struct chaser *ch, enum chaser_rule rule, const uint8_t *name, size_t len,
+	     uint16_t qtype, uint8_t flags)
 {
-	uint8_t tlsa[WIRE_MAX_NAME];
+	struct cache_key key = {
+	    .name = name, .name_len = len, .qtype = qtype, .qclass = WIRE_CLASS_IN, .flags = flags};
+	enum query_prefetch_result r = query_prefetch(ch->qe, &key, QUERY_CHASER, CHASER_TAG(rule));
 
-	ch->stats->mx_exchangers++;
-	chaser_fetch(ch, mx->name, mx->name_len, WIRE_T_A, flags);
-	chaser_fetch(ch, mx->name, mx->name_len, WIRE_T_AAAA, flags);
-	/* A DANE-enabled MTA asks for TLSA next, but only of a secure MX set
-	 * (RFC 7672 §2.2.1): anything else would be wasted. */
-	if (ch->opts.tlsa && secure && sizeof(chaser_tlsa_prefix) + mx->name_len <= WIRE_MAX_NAME) {
-		memcpy(tlsa, chaser_tlsa_prefix, sizeof(chaser_tlsa_prefix));
-		memcpy(tlsa + sizeof(chaser_tlsa_prefix), mx->name, mx->name_len);
-		chaser_fetch(ch, tlsa, sizeof(chaser_tlsa_prefix) + mx->name_len, WIRE_T_TLSA,
-			     flags);
-	}
+	if (rule == CHASER_MX || rule == CHASER_TLSA)
+		chaser_count_mx(ch->stats, r);
+	if (r == QUERY_PREFETCH_STARTED)
+		ch->rules[rule].prefetches++;
+	else
+		ch->rules[rule].skipped++;
+	return r;
+}
+
+bool
+chaser_answer_init(struct chaser_answer *a, const struct cache_key *key, const uint8_t *wire,
+		   size_t len, bool secure)
+{
+	a->key = key;
+	a->wire = wire;
+	a->len = len;
+	a->secure = secure;
+	a->rcode = len >= WIRE_HEADER_LEN ? WIRE_RCODE(wire_get16(wire + 2)) : WIRE_SERVFAIL;
+	return len >= WIRE_HEADER_LEN && (a->olen = wire_answer_owner(wire, len, a->owner)) != 0;
+}
+
+void
+chaser_answer_rdata(const struct chaser_answer *a, uint16_t type,
+		    bool (*fn)(const struct chaser_answer *a, size_t rdata_off, uint16_t rdlen,
+			       void *arg),
+		    void *arg)
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+
+	if (!wire_iter_init(&it, a->wire, a->len))
+		return;
+	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER)
+		if (rr.type == type && rr.rclass == WIRE_CLASS_IN &&
+		    wire_name_at(a->wire, a->len, rr.name_off, a->owner, a->olen) &&
+		    !fn(a, rr.rdata_off, rr.rdlen, arg))
+			return;
 }
 
 void
@@ -105,34 +167,35 @@ chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, siz
 		bool secure)
 {
 	struct chaser *ch = arg;
-	struct wire_mx mx[CHASER_MAX_EXCHANGERS];
-	uint8_t owner[WIRE_MAX_NAME];
-	size_t olen, total, n;
+	struct chaser_answer a;
 
-	if (!ch->opts.enabled || ch->opts.max_exchangers == 0 || key->qtype != WIRE_T_MX ||
-	    key->qclass != WIRE_CLASS_IN || WIRE_RCODE(wire_get16(wire + 2)) != WIRE_NOERROR ||
-	    !(olen = wire_answer_owner(wire, len, owner)))
+	if (key->qclass != WIRE_CLASS_IN || !chaser_answer_init(&a, key, wire, len, secure))
 		return;
-	total = wire_mx_list(wire, len, owner, olen, mx, ch->opts.max_exchangers);
-	if (total == 0) {
-		/* RFC 5321 §5.1: no MX but the name exists: it is its own exchanger. */
-		struct wire_mx self = {.name_len = (uint16_t)olen};
-		memcpy(self.name, owner, olen);
-		ch->stats->mx_implicit++;
-		chaser_exchanger(ch, &self, key->flags, secure);
-		return;
-	}
-	ch->stats->mx_answers++;
-	if (total == 1 && mx[0].name_len == 1) {
-		ch->stats->mx_null++; /* RFC 7505: this domain takes no mail */
-		return;
-	}
-	n = total < ch->opts.max_exchangers ? total : ch->opts.max_exchangers;
-	ch->stats->mx_capped += total - n;
-	ch->stats->mx_over_limit += total - n;
-	for (size_t i = 0; i < n; i++)
-		if (mx[i].name_len > 1)
-			chaser_exchanger(ch, &mx[i], key->flags, secure);
+	for (size_t i = 0; i < sizeof(chaser_triggers) / sizeof(chaser_triggers[0]); i++)
+		if (chaser_triggers[i].qtype == key->qtype &&
+		    chaser_rule_on(ch, chaser_triggers[i].rule))
+			chaser_triggers[i].run(ch, &a);
+}
+
+void
+chaser_tagged_hit(void *arg, unsigned tag)
+{
+	struct chaser *ch = arg;
+
+	if (tag >= 1 && tag <= CHASER_RULES)
+		ch->rules[tag - 1].prefetch_hits++;
+}
+
+void
+chaser_get_stats(const struct chaser *ch, struct chaser_counters out[CHASER_RULES])
+{
+	memcpy(out, ch->rules, sizeof(ch->rules));
+}
+
+void
+chaser_reset_stats(struct chaser *ch)
+{
+	memset(ch->rules, 0, sizeof(ch->rules));
 }
 
 /* Appends the qtype records of mx's exchanger from a cached answer, owner

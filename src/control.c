@@ -22,9 +22,11 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "chaser.h"
 #include "clock.h"
 #include "query.h"
 #include "route.h"
+#include "spfcheck.h"
 #include "stats.h"
 #include "stats_keys.h"
 #include "stream.h"
@@ -46,8 +48,9 @@ struct control_conn {
 	struct stream_conn sc;
 	struct control *ctl;
 	bool eof;
-	bool discarding;       /* skipping the rest of an over-long line */
-	struct route *pending; /* a command still resolving: later lines wait */
+	bool discarding; /* skipping the rest of an over-long line */
+	void *pending;	 /* a command still resolving (route, spfcheck): later lines wait */
+	void (*cancel)(void *job);
 	size_t inlen;
 	char in[CONTROL_MAX_LINE];
 };
@@ -75,7 +78,8 @@ static json_t *cmd_flush(const struct control_ctx *ctx, const json_t *req);
 static json_t *cmd_dump(const struct control_ctx *ctx, const json_t *req);
 static json_t *cmd_help(const struct control_ctx *ctx, const json_t *req);
 static json_t *cmd_route(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req);
-static void control_route_done(void *arg, json_t *result);
+static json_t *cmd_spf(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req);
+static void control_job_done(void *arg, json_t *result);
 static json_t *control_run(const struct control_ctx *ctx, struct control_conn *cc, const char *line,
 			   size_t len);
 static json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -105,6 +109,8 @@ static const struct control_cmd control_cmds[] = {
     {"dump", "limit", cmd_dump, NULL, "list cache entries, most recently used first"},
     {"cache_list", "limit", cmd_dump, NULL, "same as dump"},
     {"route", "domain", NULL, cmd_route, "how mail to a domain would be routed (RFC 5321 5.1)"},
+    {"spf", "domain", NULL, cmd_spf,
+     "a domain's SPF tree through the cache: terms, lookups, limits, where it breaks"},
     {"help", "", cmd_help, NULL, "list the commands"},
 };
 
@@ -160,6 +166,10 @@ control_stats_view(const struct control_ctx *ctx, struct stats_view *v)
 {
 	v->counters = *ctx->stats;
 	cache_get_stats(ctx->cache, &v->cache);
+	if (ctx->chaser)
+		chaser_get_stats(ctx->chaser, v->chaser);
+	else
+		memset(v->chaser, 0, sizeof(v->chaser));
 	v->gauges.upstream_in_flight = upstream_in_flight(ctx->up);
 	v->gauges.distinct_in_flight = query_inflight(ctx->qe);
 	v->gauges.uptime_s = (clock_us() - ctx->started_us) / 1000000u;
@@ -191,6 +201,8 @@ cmd_stats_reset(const struct control_ctx *ctx, const json_t *req)
 	(void)req;
 	memset(ctx->stats, 0, sizeof(*ctx->stats));
 	cache_reset_stats(ctx->cache);
+	if (ctx->chaser)
+		chaser_reset_stats(ctx->chaser);
 	return json_pack("{s:b}", "ok", 1);
 }
 
@@ -298,6 +310,18 @@ cmd_help(const struct control_ctx *ctx, const json_t *req)
 	return json_pack("{s:o}", "commands", cmds);
 }
 
+static void
+control_cancel_route(void *job)
+{
+	route_cancel(job);
+}
+
+static void
+control_cancel_spf(void *job)
+{
+	spfcheck_cancel(job);
+}
+
 static json_t *
 cmd_route(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req)
 {
@@ -306,9 +330,25 @@ cmd_route(const struct control_ctx *ctx, struct control_conn *cc, const json_t *
 
 	if (!domain)
 		return control_error("route: 'domain' must be a domain name");
-	if (!(cc->pending = route_start(ctx->loop, ctx->qe, domain, control_route_done, cc, err,
-					sizeof(err))))
+	if (!(cc->pending =
+		  route_start(ctx->loop, ctx->qe, domain, control_job_done, cc, err, sizeof(err))))
 		return control_error("route: %s", err);
+	cc->cancel = control_cancel_route;
+	return NULL;
+}
+
+static json_t *
+cmd_spf(const struct control_ctx *ctx, struct control_conn *cc, const json_t *req)
+{
+	const char *domain = json_string_value(json_object_get(req, "domain"));
+	char err[400];
+
+	if (!domain)
+		return control_error("spf: 'domain' must be a domain name");
+	if (!(cc->pending = spfcheck_start(ctx->loop, ctx->qe, domain, control_job_done, cc, err,
+					   sizeof(err))))
+		return control_error("spf: %s", err);
+	cc->cancel = control_cancel_spf;
 	return NULL;
 }
 
@@ -584,9 +624,9 @@ control_update(struct control_conn *cc)
 				    cc->inlen < sizeof(cc->in));
 }
 
-/* A route finished: answer it, then carry on with the lines that waited. */
+/* A route or spf job finished: answer it, then carry on with the lines that waited. */
 static void
-control_route_done(void *arg, json_t *result)
+control_job_done(void *arg, json_t *result)
 {
 	struct control_conn *cc = arg;
 
@@ -602,6 +642,6 @@ control_closed(struct stream_conn *sc)
 	struct control_conn *cc = STREAM_OWNER(sc, struct control_conn, sc);
 
 	if (cc->pending)
-		route_cancel(cc->pending);
+		cc->cancel(cc->pending);
 	free(cc);
 }

@@ -50,13 +50,14 @@ static json_t *ctl_build_plain(const struct ctl_cmd *cmd, char **args, int nargs
 static json_t *ctl_build_reset(const struct ctl_cmd *cmd, char **args, int nargs);
 static json_t *ctl_build_flush(const struct ctl_cmd *cmd, char **args, int nargs);
 static json_t *ctl_build_dump(const struct ctl_cmd *cmd, char **args, int nargs);
-static json_t *ctl_build_route(const struct ctl_cmd *cmd, char **args, int nargs);
+static json_t *ctl_build_domain(const struct ctl_cmd *cmd, char **args, int nargs);
 static void ctl_print_stats(const json_t *st);
 static void ctl_print_latency(const json_t *st, const char *label, const char *prefix);
 static void ctl_print_counts(const json_t *st, const char *label, const char *prefix);
 static bool ctl_print_prometheus(const json_t *st);
 static void ctl_print_dump(const json_t *ans);
 static void ctl_print_route(const json_t *ans);
+static void ctl_print_spf(const json_t *ans);
 static void ctl_print_flush(const json_t *ans);
 static void ctl_print_ok(const json_t *ans);
 static const struct ctl_cmd *ctl_find(const char *name);
@@ -74,7 +75,9 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"dump", "[LIMIT]", 0, 1, "list cache entries (default 100)", ctl_build_dump, ctl_print_dump,
      false},
     {"route", "DOMAIN", 1, 1, "where mail to DOMAIN goes: exchangers and addresses",
-     ctl_build_route, ctl_print_route, false},
+     ctl_build_domain, ctl_print_route, false},
+    {"spf", "DOMAIN", 1, 1, "DOMAIN's SPF tree: terms, lookups, limits, where it breaks",
+     ctl_build_domain, ctl_print_spf, false},
     {"ping", "", 0, 0, "check that the daemon answers", ctl_build_plain, ctl_print_ok, false},
 };
 
@@ -351,6 +354,42 @@ ctl_print_route(const json_t *ans)
 		printf("  ! %s\n", json_string_value(json_object_get(ans, "problem")));
 }
 
+/* The postmaster's view: the tree as an evaluator walks it, each term with
+ * its lookups and the running counts against RFC 7208's limits. */
+static void
+ctl_print_spf(const json_t *ans)
+{
+	const json_t *node, *lookup, *breaks = json_object_get(ans, "breaks");
+	size_t i, j;
+
+	printf("%s  SPF %s  (DNS-querying terms %.0f/%.0f, void lookups %.0f/%.0f)\n",
+	       json_string_value(json_object_get(ans, "domain")),
+	       json_string_value(json_object_get(ans, "result")), ctl_num(ans, "dns_terms"),
+	       ctl_num(ans, "dns_terms_limit"), ctl_num(ans, "voids"), ctl_num(ans, "voids_limit"));
+	json_array_foreach(json_object_get(ans, "terms"), i, node)
+	{
+		int indent = 2 * (int)ctl_num(node, "depth") + 2;
+		const char *kind = json_string_value(json_object_get(node, "kind"));
+		bool root = kind && strcmp(kind, "root") == 0;
+		if (!root)
+			printf("%*s%-44s %-14s terms %2.0f  voids %.0f\n", indent, "",
+			       json_string_value(json_object_get(node, "term")),
+			       json_string_value(json_object_get(node, "status")),
+			       ctl_num(node, "dns_terms"), ctl_num(node, "voids"));
+		json_array_foreach(json_object_get(node, "lookups"), j, lookup) printf(
+		    "%*s%-5s %s  %s, %.0f record(s)%s\n", indent + (root ? 0 : 4), "",
+		    json_string_value(json_object_get(lookup, "type")),
+		    json_string_value(json_object_get(lookup, "name")),
+		    json_string_value(json_object_get(lookup, "rcode")), ctl_num(lookup, "count"),
+		    json_is_true(json_object_get(lookup, "void")) ? ", void" : "");
+	}
+	if (json_is_object(breaks))
+		printf("  ! breaks at %s: %s\n", json_string_value(json_object_get(breaks, "term")),
+		       json_string_value(json_object_get(breaks, "status")));
+	if (json_string_value(json_object_get(ans, "reason")))
+		printf("  ! %s\n", json_string_value(json_object_get(ans, "reason")));
+}
+
 static bool
 ctl_print_prometheus(const json_t *st)
 {
@@ -427,7 +466,7 @@ ctl_build_dump(const struct ctl_cmd *cmd, char **args, int nargs)
 }
 
 static json_t *
-ctl_build_route(const struct ctl_cmd *cmd, char **args, int nargs)
+ctl_build_domain(const struct ctl_cmd *cmd, char **args, int nargs)
 {
 	(void)nargs;
 	return json_pack("{s:s, s:s}", "cmd", cmd->name, "domain", args[0]);

@@ -3,7 +3,7 @@
  *
  *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, inflight) -> reply -> client
  *                                  `-> resolver: upstream (libunbound)
- *                                  `-> chaser (MX answers) -> query_prefetch
+ *                                  `-> chaser (MX, PTR, SPF answers) -> query_prefetch
  *   control (JSON socket) -> stats, cache, route
  *
  * Signals: TERM/INT stop reading queries, let the lookups in flight finish
@@ -336,6 +336,7 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("out of memory");
 	query_set_hooks(d->qe, &(struct query_hooks){.answered = chaser_answered,
 						     .additional = chaser_additional,
+						     .tagged_hit = chaser_tagged_hit,
 						     .arg = d->chaser,
 						     .servfail = servfail_note,
 						     .servfail_arg = &d->servfail});
@@ -344,6 +345,7 @@ mxcached_setup(struct mxcached *d)
 				       .cache = d->cache,
 				       .up = d->up,
 				       .qe = d->qe,
+				       .chaser = d->chaser,
 				       .started_us = clock_us()};
 	/* Asked for by name, the socket must work; the default one is a
 	 * convenience (another daemon may hold it): warn and run without. */

@@ -60,7 +60,7 @@ static struct inflight *query_start(struct query_engine *qe, const struct cache_
 				    enum resolver_lane lane, enum budget_verdict *why);
 static enum query_prefetch_result
 query_background(struct query_engine *qe, const struct cache_key *key, const struct cache_kbytes *k,
-		 enum query_origin origin, enum resolver_lane lane);
+		 enum query_origin origin, enum resolver_lane lane, unsigned tag);
 static void query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
 				const struct cache_kbytes *k, const struct cache_answer *a,
 				uint64_t now_ms);
@@ -209,6 +209,8 @@ query_handle(struct query_engine *qe, struct query_client *c, const struct socka
 		query_reply(qe, c, &q, &src, start_us, &qe->stats->latency_hit);
 		if (a->prefetched && !c->internal)
 			qe->stats->prefetch_hits++;
+		if (a->tag && !c->internal && qe->hooks.tagged_hit)
+			qe->hooks.tagged_hit(qe->hooks.arg, a->tag);
 		query_maybe_refresh(qe, &key, &k, a, now);
 		return;
 	}
@@ -393,7 +395,8 @@ query_start(struct query_engine *qe, const struct cache_key *key, const struct c
 }
 
 enum query_prefetch_result
-query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_origin origin)
+query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_origin origin,
+	       unsigned tag)
 {
 	struct cache_kbytes k;
 	const struct cache_answer *a = cache_peek(qe->cache, key, query_now_ms());
@@ -404,13 +407,13 @@ query_prefetch(struct query_engine *qe, const struct cache_key *key, enum query_
 	if (origin == QUERY_REFRESH)
 		lane = freshness_refresh_lane(a && a->spare ? RESOLVER_SPARE : RESOLVER_MAIN);
 	cache_key_prepare(qe->cache, key, &k);
-	return query_background(qe, key, &k, origin, lane);
+	return query_background(qe, key, &k, origin, lane, tag);
 }
 
 /* A lookup no client waits for: the answer goes to the cache. */
 static enum query_prefetch_result
 query_background(struct query_engine *qe, const struct cache_key *key, const struct cache_kbytes *k,
-		 enum query_origin origin, enum resolver_lane lane)
+		 enum query_origin origin, enum resolver_lane lane, unsigned tag)
 {
 	struct inflight *f;
 	enum budget_verdict why = BUDGET_OK;
@@ -423,6 +426,7 @@ query_background(struct query_engine *qe, const struct cache_key *key, const str
 	if (!(f = query_start(qe, key, k, origin, lane, &why)))
 		return why == BUDGET_ZONE_FULL || why == BUDGET_ZONE_RATE ? QUERY_PREFETCH_ZONE
 									  : QUERY_PREFETCH_FULL;
+	f->tag = (uint8_t)(tag % CACHE_TAGS);
 	inflight_arm(f, query_now_ms(), query_orphan_ms(qe));
 	return QUERY_PREFETCH_STARTED;
 }
@@ -438,7 +442,7 @@ query_maybe_refresh(struct query_engine *qe, const struct cache_key *key,
 							key->qtype == WIRE_T_MX || a->prefetched))
 		return;
 	enum resolver_lane lane = freshness_refresh_lane(a->spare ? RESOLVER_SPARE : RESOLVER_MAIN);
-	if (query_background(qe, key, k, QUERY_REFRESH, lane) == QUERY_PREFETCH_STARTED)
+	if (query_background(qe, key, k, QUERY_REFRESH, lane, a->tag) == QUERY_PREFETCH_STARTED)
 		qe->stats->refreshes++;
 }
 
@@ -641,6 +645,7 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 		aflags |= CACHE_ANSWER_PREFETCHED;
 	if (res->lane == RESOLVER_SPARE)
 		aflags |= CACHE_ANSWER_SPARE;
+	aflags |= CACHE_ANSWER_TAG(f->tag);
 	if (ttl > 0)
 		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
 	return len;

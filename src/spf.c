@@ -495,6 +495,7 @@ spf_plan_add(struct spf_plan *plan, unsigned term, uint16_t qtype, const char *n
 		return false;
 	q = &plan->q[plan->n++];
 	q->term = (uint16_t)term;
+	q->nth = (uint8_t)plan->dns_terms;
 	q->qtype = qtype;
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	return true;
@@ -544,6 +545,51 @@ spf_plan(const struct spf_record *rec, const char *domain, struct spf_plan *plan
 			spf_plan_add(plan, ti, WIRE_T_TXT, name);
 			break;
 		}
+	}
+}
+
+void
+spf_answer_from_reply(const uint8_t *pkt, size_t len, uint16_t qtype, struct spf_reply_scratch *s,
+		      struct spf_answer *out)
+{
+	uint8_t owner[WIRE_MAX_NAME], name[WIRE_MAX_NAME];
+	char text[WIRE_NAME_TEXT_MAX];
+	struct wire_iter it;
+	struct wire_rr rr;
+	size_t olen, off, nlen;
+
+	out->rr = s->rr;
+	out->count = 0;
+	out->rcode =
+	    pkt && len >= WIRE_HEADER_LEN ? WIRE_RCODE(wire_get16(pkt + 2)) : WIRE_SERVFAIL;
+	if (out->rcode != WIRE_NOERROR || !(olen = wire_answer_owner(pkt, len, owner)) ||
+	    !wire_iter_init(&it, pkt, len))
+		return;
+	while (wire_iter_next(&it, &rr) == 1 && rr.section == WIRE_ANSWER) {
+		if (rr.type != qtype || !wire_name_at(pkt, len, rr.name_off, owner, olen))
+			continue;
+		if (qtype == WIRE_T_A || qtype == WIRE_T_AAAA) {
+			out->count++;
+			continue;
+		}
+		if (out->count == SPF_REPLY_MAX_RR)
+			break;
+		struct spf_rr *r = &s->rr[out->count];
+		if (qtype == WIRE_T_MX) {
+			off = rr.rdata_off + 2;
+			/* A name the walker cannot take as text is left out. */
+			if (rr.rdlen < 3 || !(nlen = wire_name_read(pkt, len, &off, name)) ||
+			    !wire_name_to_text(name, nlen, text, sizeof(text)) ||
+			    strlen(text) >= SPF_NAME_MAX)
+				continue;
+			memcpy(s->mx[out->count], text, strlen(text) + 1);
+			r->data = (const uint8_t *)s->mx[out->count];
+			r->len = strlen(s->mx[out->count]);
+		} else {
+			r->data = pkt + rr.rdata_off;
+			r->len = rr.rdlen;
+		}
+		out->count++;
 	}
 }
 

@@ -15,6 +15,21 @@
 #define COUNTER(name, at, line, label, help) {name, STATS_COUNTER, at, line, label, help},
 #define GAUGE(name, at, line, label, help) {name, STATS_GAUGE, at, line, label, help},
 #define HIST(name, at, label, help) {name, STATS_HISTOGRAM, at, "latency", label, help},
+/* Each chaser rule's five counters: "chaser.<rule>.answers", ... The
+ * entries a rule fetched that left unused are the cache's count of its tag. */
+#define R(rule, field) offsetof(struct stats_view, chaser[CHASER_##rule].field)
+#define CHASER_ROWS(rule, name, line, what)                                                        \
+	COUNTER("chaser." name ".answers", R(rule, answers), NULL, NULL,                           \
+		"Answers the " name " rule acted on (" what ").")                                  \
+	COUNTER("chaser." name ".prefetches", R(rule, prefetches), line, name " prefetches",       \
+		"Lookups the " name " rule started.")                                              \
+	COUNTER("chaser." name ".prefetch_hits", R(rule, prefetch_hits), line, name " hits",       \
+		"Client queries answered from an entry the " name " rule fetched.")                \
+	COUNTER("chaser." name ".prefetch_unused", K(unused_by_tag[CHASER_TAG(CHASER_##rule)]),    \
+		NULL, NULL,                                                                        \
+		"Entries the " name " rule fetched that left the cache without a hit.")            \
+	COUNTER("chaser." name ".skipped", R(rule, skipped), NULL, NULL,                           \
+		"Lookups or terms the " name " rule left out: cached, running, over a bound.")
 #define SERVFAIL_ROW(id, name, reason)                                                             \
 	COUNTER("servfail." #name, C(servfail[STATS_SF_##id]), NULL, NULL,                         \
 		"SERVFAIL replies: " reason ".")
@@ -69,6 +84,11 @@ const struct stats_key stats_keys[] =
     COUNTER("mx_chaser.additional_records", C(mx_additional), NULL, NULL, "Address records added to MX replies.")
     COUNTER("mx_chaser.prefetch_hits", C(prefetch_hits), "mx chaser", "prefetch hits", "Client queries answered from a prefetched entry.")
     COUNTER("mx_chaser.prefetch_unused", K(prefetched_unused), "mx chaser", "unused", "Prefetched entries that left the cache without a hit.")
+    CHASER_ROWS(MX, "mx", NULL, "MX answers")
+    CHASER_ROWS(TLSA, "tlsa", NULL, "secure MX answers")
+    CHASER_ROWS(PTR, "ptr", "chasers", "PTR answers")
+    CHASER_ROWS(SPF, "spf", "chasers", "SPF records")
+    CHASER_ROWS(DMARC, "dmarc", "chasers", "SPF records of a domain")
     STATS_SERVFAILS(SERVFAIL_ROW)
     GAUGE("uptime_s", G(uptime_s), NULL, NULL, "Seconds since mxcached started.")
     HIST("latency_us", C(latency), "all", "Client-facing DNS latency, every answered query.")

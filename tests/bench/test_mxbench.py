@@ -258,3 +258,60 @@ def test_qps_fixed_rate(tmp_path):
         res, _ = run_mxbench(tmp_path, srv, "qps", ["a.test A"], "-r", "200", "-d", "1")
     assert 180 <= res["queries"]["sent"] <= 220
     assert res["completed"] == res["queries"]["sent"]
+
+
+# ---------------------------------------------------------------- inbound
+
+def inbound_script():
+    return {
+        ("5.2.0.192.in-addr.arpa", "PTR"): ["h1.s.test.", "h2.s.test."],
+        ("h1.s.test", "A"): ["192.0.2.5"], ("h1.s.test", "AAAA"): [],
+        ("h2.s.test", "A"): ["192.0.2.6"], ("h2.s.test", "AAAA"): [],
+        ("s.test", "TXT"): ['"v=spf1 include:_spf.prov.test mx -all"'],
+        ("_spf.prov.test", "TXT"): ['"v=spf1 a:relay.prov.test ~all"'],
+        ("relay.prov.test", "A"): ["198.51.100.1"], ("relay.prov.test", "AAAA"): [],
+        ("s.test", "MX"): ["10 mx.s.test."],
+        ("mx.s.test", "A"): ["192.0.2.7"], ("mx.s.test", "AAAA"): [],
+        ("_dmarc.s.test", "TXT"): ['"v=DMARC1; p=none"'],
+    }
+
+
+def test_inbound_sequence(tmp_path):
+    """FCrDNS, then the SPF tree in evaluation order, then DMARC; strictly
+    one lookup after the other."""
+    with ScriptedServer(inbound_script(), delay=0.01) as srv:
+        res, csv = run_mxbench(tmp_path, srv, "inbound", ["192.0.2.5 s.test"], "-c", "1")
+    q = srv.queries()
+    # The PTR rrset's order is the server's: either name may come first.
+    h1 = [("h1.s.test", "A"), ("h1.s.test", "AAAA")]
+    h2 = [("h2.s.test", "A"), ("h2.s.test", "AAAA")]
+    assert q[1:5] in (h1 + h2, h2 + h1)
+    assert q[:1] + q[5:] == [
+        ("5.2.0.192.in-addr.arpa", "PTR"),
+        ("s.test", "TXT"), ("_spf.prov.test", "TXT"),
+        ("relay.prov.test", "A"), ("relay.prov.test", "AAAA"),
+        ("s.test", "MX"), ("mx.s.test", "A"), ("mx.s.test", "AAAA"),
+        ("_dmarc.s.test", "TXT"),
+    ]
+    gaps = [b - a for (a, *_), (b, *_) in zip(srv.log, srv.log[1:])]
+    assert min(gaps) >= 0.009
+    assert res["mode"] == "inbound" and res["completed"] == 1
+    assert res["lookups"]["max"] == 13
+    assert res["rcodes"]["spf"]["NOERROR"] == 1
+    # Each phase's figure is its lookups' sum: 5, 7 and 1 answers of 10 ms.
+    assert 50 <= res["fcrdns_ms"]["p50"] < 200
+    assert 70 <= res["spf_ms"]["p50"] < 300
+    assert res["total_ms"]["p50"] >= 130
+    assert csv[0] == "phase,domain,latency_ms,status"
+
+
+def test_inbound_pause_and_missing_ptr(tmp_path):
+    script = inbound_script()
+    with ScriptedServer(script) as srv:
+        res, _ = run_mxbench(tmp_path, srv, "inbound", ["192.0.2.99 s.test"], "--pause", "300")
+    log = srv.log
+    assert (log[0][1], log[0][2]) == ("99.2.0.192.in-addr.arpa", "PTR")  # NXDOMAIN
+    assert (log[1][1], log[1][2]) == ("s.test", "TXT")  # no names: straight to SPF
+    assert log[1][0] - log[0][0] >= 0.3
+    assert res["pause_ms"] == 300 and res["total_ms"]["max"] < 100
+    assert res["rcodes"]["ptr"]["NXDOMAIN"] == 1

@@ -8,7 +8,8 @@
  *     callback answers each question with the next line of the input
  *     (its first byte picks rcode and address count; the rest, split at
  *     '|', are the TXT RDATAs or the MX exchangers), whatever the name;
- *  3. as a zone in spf_fakezone.h's format, walked from its first name.
+ *  3. as a zone in spf_fakezone.h's format, walked from its first name;
+ *  4. as a DNS reply: spf_answer_from_reply for TXT, MX, A and AAAA.
  *
  * Invariants: parsing is NOT_SPF exactly when spf_is_record says no; a
  * parsed record's terms lie inside its text, with valid kinds, CIDR
@@ -19,7 +20,9 @@
  * truncated), counts at most 10 DNS-querying terms and 3 voids (the 3rd
  * ends it), its running counts never go down, its nodes' lookups are
  * contiguous and add up to the callback's calls, every name asked is
- * normalised, and an error result comes with a reason.
+ * normalised, and an error result comes with a reason. A reply read as
+ * an answer has at most SPF_REPLY_MAX_RR records (A/AAAA aside), each
+ * inside the reply (TXT) or a name as text (MX).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +38,28 @@
 static struct spf_record rec, rec2;
 static struct spf_walk walk;
 static struct fz_zone zone;
+static struct spf_reply_scratch scratch;
+
+static void
+check_reply(const uint8_t *pkt, size_t len)
+{
+	static const uint16_t types[] = {16, 15, 1, 28}; /* TXT, MX, A, AAAA */
+	struct spf_answer ans;
+
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		spf_answer_from_reply(pkt, len, types[t], &scratch, &ans);
+		if (ans.rcode != 0 || types[t] == 1 || types[t] == 28)
+			continue;
+		CHECK(ans.count <= SPF_REPLY_MAX_RR);
+		for (size_t i = 0; i < ans.count; i++) {
+			const struct spf_rr *r = &ans.rr[i];
+			if (types[t] == 16)
+				CHECK(r->data >= pkt && r->data + r->len <= pkt + len);
+			else
+				CHECK(r->len < SPF_NAME_MAX && r->data[r->len] == '\0');
+		}
+	}
+}
 
 static void
 check_normalised(const char *name)
@@ -226,5 +251,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		spf_walk(first, 0, fz_lookup, &zone, &walk);
 		check_walk(&walk, zone.calls);
 	}
+	check_reply(data, size);
 	return 0;
 }

@@ -43,6 +43,13 @@ PROMISED_STATS_KEYS = (
         "mx_chaser.mx_answers",
         "mx_chaser.prefetches",
         "mx_chaser.prefetch_hits",
+    ]
+    + [
+        f"chaser.{rule}.{field}"
+        for rule in ("mx", "tlsa", "ptr", "spf", "dmarc")
+        for field in ("answers", "prefetches", "prefetch_hits", "prefetch_unused", "skipped")
+    ]
+    + [
         "latency_us.p50",
         "latency_us.p90",
         "latency_us.p99",

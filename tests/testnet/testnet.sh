@@ -8,7 +8,8 @@
 # Options after DIR (for bench/compare.sh):
 #   --nsd-port PORT      NSD listens on PORT instead of 53 (a delaying proxy
 #                        then takes port 53 of the same addresses)
-#   --bench-domains N    also generate N mail domains for the benchmark
+#   --bench-domains N    also generate N mail domains for the benchmark, senders
+#                        and client addresses for its inbound mode
 #                        (see write_bench_zones)
 #
 # Root hints cannot carry a port number, so every server gets its own loopback
@@ -18,7 +19,11 @@
 #   127.0.0.3  "com." "net." signed; "arpa." unsigned (holds a few PTRs)
 #   127.0.0.4  "yada123.com." unsigned, "signed123.com." signed,
 #              "bogus123.com." signed with deliberately broken MX/A signatures
-#   127.0.0.5  "mailhost.net." unsigned (out-of-zone exchangers, CNAME targets)
+#   127.0.0.5  "mailhost.net." unsigned (out-of-zone exchangers, CNAME targets);
+#              "spfprov.net." (a shared SPF provider, includes three deep) and
+#              "128-25.2.0.11.in-addr.arpa." (an RFC 2317 classless delegation)
+#   127.0.0.4  also "spfsender.com." (a receiving server's senders: SPF trees,
+#              DMARC, and the forward names of the inbound reverse entries)
 #   127.0.0.66 nothing: the only name server of "dead123.com." (a delegation
 #              that never answers, for resolver deadlines)
 #
@@ -41,6 +46,7 @@ declare -A ZONE_SERVER=(
     [com.]=tld [net.]=tld [arpa.]=tld
     [yada123.com.]=mail [signed123.com.]=mail [bogus123.com.]=mail
     [mailhost.net.]=mailhost
+    [spfsender.com.]=mail [spfprov.net.]=mailhost [128-25.2.0.11.in-addr.arpa.]=mailhost
 )
 
 READY_TIMEOUT=10 # seconds to wait for all servers to answer
@@ -104,6 +110,8 @@ $TTL 86400
 ; Each mail domain has an in-bailiwick name server, with glue.
 yada123                 NS    ns1.yada123
 ns1.yada123             A     127.0.0.4
+spfsender               NS    ns1.spfsender
+ns1.spfsender           A     127.0.0.4
 signed123               NS    ns1.signed123
 ns1.signed123           A     127.0.0.4
 bogus123                NS    ns1.bogus123
@@ -125,6 +133,8 @@ ns1.tld-servers         A     127.0.0.3
 a.root-servers          A     127.0.0.2
 mailhost                NS    ns1.mailhost
 ns1.mailhost            A     127.0.0.5
+spfprov                 NS    ns1.spfprov
+ns1.spfprov             A     127.0.0.5
 EOF
 
     # Reverse names live directly in arpa. (nothing is delegated below it).
@@ -138,7 +148,28 @@ $TTL 3600
 1.2.0.11.in-addr        PTR   mx1.yada123.com.
 2.2.0.11.in-addr        PTR   mx2.mailhost.net.
 3.2.0.11.in-addr        PTR   mx1.signed123.com.
+; Inbound clients (test_inbound.py): a name that leads back to the address,
+; one that does not, two names, none (12 has no PTR: NXDOMAIN), and 129-130
+; in a classless delegation (RFC 2317): CNAMEs into 128-25.2.0.11.in-addr.arpa.
+10.2.0.11.in-addr       PTR   out.spfsender.com.
+11.2.0.11.in-addr       PTR   mismatch.spfsender.com.
+13.2.0.11.in-addr       PTR   two-a.spfsender.com.
+13.2.0.11.in-addr       PTR   two-b.spfsender.com.
+128-25.2.0.11.in-addr   NS    ns1.mailhost.net.
+129.2.0.11.in-addr      CNAME 129.128-25.2.0.11.in-addr.arpa.
+130.2.0.11.in-addr      CNAME 130.128-25.2.0.11.in-addr.arpa.
 EOF
+
+    cat >"$z/128-25.2.0.11.in-addr.arpa.zone" <<'EOF'
+$ORIGIN 128-25.2.0.11.in-addr.arpa.
+$TTL 3600
+@                       SOA   ns1.mailhost.net. hostmaster.mailhost.net. 1 3600 900 604800 300
+@                       NS    ns1.mailhost.net.
+129                     PTR   classless.spfsender.com.
+130                     PTR   relay.spfprov.net.
+EOF
+
+    write_spf_zones "$z"
 
     write_yada_zone "$z/yada123.com.zone"
     if ((BENCH_DOMAINS > 0)); then write_bench_zones; fi
@@ -253,6 +284,66 @@ EOF
     done >>"$f"
 }
 
+# A receiving mail server's senders. spfsender.com. includes the shared
+# provider _spf.spfprov.net., which includes _netblocks, which includes
+# _netblocks3: three levels below the sender, as big mail providers are.
+# The other names each exercise one bound of an SPF evaluation.
+write_spf_zones() {
+    local z=$1 i many1="" many2=""
+    for ((i = 1; i <= 6; i++)); do many1+=" a:h$i.many.spfsender.com"; done
+    for ((i = 7; i <= 11; i++)); do many2+=" a:h$i.many.spfsender.com"; done
+    cat >"$z/spfsender.com.zone" <<EOF
+\$ORIGIN spfsender.com.
+\$TTL 3600
+@                       SOA   ns1 hostmaster 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.4
+@                       MX    10 mx1
+@                       TXT   "v=spf1 include:_spf.spfprov.net mx a:out.spfsender.com -all"
+_dmarc                  TXT   "v=DMARC1; p=reject"
+mx1                     A     11.0.2.20
+mx1                     AAAA  2001:db8:b::20
+out                     A     11.0.2.10
+out                     AAAA  2001:db8:b::10
+mismatch                A     192.0.2.99
+two-a                   A     11.0.2.13
+two-b                   A     11.0.2.13
+two-b                   AAAA  2001:db8:b::13
+classless               A     11.0.2.129
+; A record split over two strings (joined before parsing).
+split                   TXT   "v=spf1 include:_spf.spf" "prov.net -all"
+; Loops: a record that includes itself through another.
+loop                    TXT   "v=spf1 include:loop2.spfsender.com -all"
+loop2                   TXT   "v=spf1 include:loop.spfsender.com -all"
+; Eleven DNS-querying terms: a permerror at the eleventh (two strings: a
+; string holds at most 255 bytes).
+many                    TXT   "v=spf1$many1" "$many2 -all"
+; Macros depend on the message: not chased, pyspf expands them.
+macro                   TXT   "v=spf1 exists:%{i}._ip.spfsender.com include:_spf.spfprov.net -all"
+; Three names that do not exist: the third void lookup is a permerror.
+voids                   TXT   "v=spf1 a:nx1.spfsender.com a:nx2.spfsender.com exists:nx3.spfsender.com include:_spf.spfprov.net -all"
+; An include of a name that does not exist: a permerror there.
+nxinclude               TXT   "v=spf1 include:nx1.spfsender.com include:_spf.spfprov.net -all"
+; Two SPF records: a permerror.
+double                  TXT   "v=spf1 -all"
+double                  TXT   "v=spf1 ~all"
+EOF
+    for ((i = 1; i <= 11; i++)); do
+        printf 'h%d.many                  A     11.0.2.%d\n' "$i" $((200 + i))
+    done >>"$z/spfsender.com.zone"
+    cat >"$z/spfprov.net.zone" <<'EOF'
+$ORIGIN spfprov.net.
+$TTL 3600
+@                       SOA   ns1 hostmaster 1 3600 900 604800 300
+@                       NS    ns1
+ns1                     A     127.0.0.5
+_spf                    TXT   "v=spf1 include:_netblocks.spfprov.net ip4:198.51.100.0/26 ~all"
+_netblocks              TXT   "v=spf1 include:_netblocks3.spfprov.net ip6:2001:db8:c::/48 ~all"
+_netblocks3             TXT   "v=spf1 a:relay.spfprov.net ip4:203.0.113.0/25 ~all"
+relay                   A     11.0.2.130
+EOF
+}
+
 # ---------------------------------------------------------------- bench data
 
 BENCH_PROVIDERS=8       # hosting providers' zones: mxprov0.net. ...
@@ -264,7 +355,8 @@ BENCH_PROVIDER_HOSTS=16 # exchangers per provider: mx00 ... mx15
 # own zone, at hosting providers (zones on the mailhost server shared by
 # many domains, as big providers are), or one of each. Writes
 # DIR/bench-domains.txt (a domain per line) and DIR/bench-queries.txt
-# ("name type", every MX, A and AAAA those deliveries ask for).
+# ("name type", every MX, A and AAAA those deliveries ask for), and the
+# inbound side (write_bench_inbound).
 write_bench_zones() {
     local z=$DIR/zones mail_addr host_addr i j p h k layout label tld name f mx
     local -A seen=()
@@ -272,6 +364,7 @@ write_bench_zones() {
     host_addr=$(server_addr mailhost)
     : >"$DIR/bench-domains.txt"
     : >"$DIR/bench-queries.txt"
+    : >"$DIR/bench-inbound.txt"
     for ((p = 0; p < BENCH_PROVIDERS; p++)); do
         name=mxprov$p.net.
         BENCH_ZONE_SERVER[$name]=mailhost
@@ -317,7 +410,67 @@ write_bench_zones() {
                 printf '%s A\n%s AAAA\n' "${mx%.}" "${mx%.}" >>"$DIR/bench-queries.txt"
             fi
         done
+        write_bench_inbound "$i" "$name" "$f"
     done
+}
+
+BENCH_SPF_PROVIDERS=3 # shared SPF providers: spfprov0.net. ...
+
+# The providers: _spf includes _netblocks, which includes _netblocks3,
+# which has an "a" term: three levels below the sender, as Google's and
+# Microsoft's records are.
+write_bench_spf_providers() {
+    local z=$DIR/zones p name host_addr
+    host_addr=$(server_addr mailhost)
+    for ((p = 0; p < BENCH_SPF_PROVIDERS; p++)); do
+        name=spfprov$p.net.
+        BENCH_ZONE_SERVER[$name]=mailhost
+        printf 'spfprov%d NS ns1.spfprov%d\nns1.spfprov%d A %s\n' $p $p $p "$host_addr" >>"$z/net.zone"
+        cat >"$z/${name%.}.zone" <<EOF
+\$ORIGIN $name
+\$TTL 3600
+@ SOA ns1 hostmaster 1 3600 900 604800 300
+@ NS ns1
+ns1 A $host_addr
+_spf TXT "v=spf1 include:_netblocks.$name ip4:198.51.$p.0/24 ~all"
+_netblocks TXT "v=spf1 include:_netblocks3.$name ip6:2001:db8:$p::/48 ~all"
+_netblocks3 TXT "v=spf1 a:relay.$name ip4:203.0.$p.0/24 ~all"
+relay A 198.18.250.$((p + 1))
+EOF
+    done
+    # Clients of the classless (RFC 2317) delegation: 11.1.0.128/25.
+    BENCH_ZONE_SERVER[128-25.0.1.11.in-addr.arpa.]=mailhost
+    printf '128-25.0.1.11.in-addr NS ns1.mailhost.net.\n' >>"$z/arpa.zone"
+    printf '$ORIGIN 128-25.0.1.11.in-addr.arpa.\n$TTL 3600\n@ SOA ns1.mailhost.net. hostmaster.mailhost.net. 1 3600 900 604800 300\n@ NS ns1.mailhost.net.\n' \
+        >"$z/128-25.0.1.11.in-addr.arpa.zone"
+}
+
+# Domain $1 ($2, zone file $3) as a sender: an SPF record with "mx" and an
+# include of a shared provider, a DMARC record, and a client address whose
+# reverse entry (one domain in four each) leads back to it, leads to a name
+# that does not, is missing, or sits in the classless delegation. Writes a
+# line "ADDRESS DOMAIN" to DIR/bench-inbound.txt (mxbench --mode inbound).
+write_bench_inbound() {
+    local i=$1 name=$2 f=$3 z=$DIR/zones x y addr
+    ((i > 1)) || write_bench_spf_providers
+    printf '@ TXT "v=spf1 mx include:_spf.spfprov%d.net -all"\n_dmarc TXT "v=DMARC1; p=quarantine"\n' \
+        $((i % BENCH_SPF_PROVIDERS)) >>"$f"
+    x=$((i / 250 + 1)) y=$((i % 250 + 1))
+    case $((i % 4)) in
+    0) addr=11.1.$x.$y
+       printf '%d.%d.1.11.in-addr PTR mail.%s\n' $y $x "$name" >>"$z/arpa.zone"
+       printf 'mail A %s\nmail AAAA 2001:db8:11:%d::%d\n' "$addr" $x $y >>"$f" ;;
+    1) addr=11.1.$x.$y
+       printf '%d.%d.1.11.in-addr PTR other.%s\n' $y $x "$name" >>"$z/arpa.zone"
+       printf 'other A 198.18.251.%d\n' $y >>"$f" ;;
+    2) addr=11.1.$x.$y ;;
+    3) addr=11.1.0.$((128 + i / 4 % 128))
+       printf '%d.0.1.11.in-addr CNAME %d.128-25.0.1.11.in-addr.arpa.\n' $((128 + i / 4 % 128)) \
+           $((128 + i / 4 % 128)) >>"$z/arpa.zone"
+       printf '%d PTR mail.%s\n' $((128 + i / 4 % 128)) "$name" >>"$z/128-25.0.1.11.in-addr.arpa.zone"
+       printf 'mail A %s\n' "$addr" >>"$f" ;;
+    esac
+    echo "$addr ${name%.}" >>"$DIR/bench-inbound.txt"
 }
 
 # ---------------------------------------------------------------- DNSSEC
@@ -565,6 +718,7 @@ EOF
         if ((BENCH_DOMAINS > 0)); then
             printf 'BENCH_DOMAINS_FILE=%q\n' "$DIR/bench-domains.txt"
             printf 'BENCH_QUERIES_FILE=%q\n' "$DIR/bench-queries.txt"
+            printf 'BENCH_INBOUND_FILE=%q\n' "$DIR/bench-inbound.txt"
         fi
     } >"$DIR/env"
 }

@@ -110,6 +110,47 @@ t_dns_mx(struct t_dns_msg *m, const char *name, uint32_t ttl, const char *const 
 	}
 }
 
+/* TXT records for name, one character-string each; txt ends with NULL. */
+static inline void
+t_dns_txt(struct t_dns_msg *m, const char *name, uint32_t ttl, const char *const *txt)
+{
+	unsigned n = 0;
+
+	while (txt[n])
+		n++;
+	t_dns_start(m, name, WIRE_T_TXT, n, 0);
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = strlen(txt[i]);
+		t_dns_rr(m, name, WIRE_T_TXT, ttl, (unsigned)(1 + l));
+		m->b[m->len++] = (uint8_t)l;
+		t_dns_put(m, txt[i], l);
+	}
+}
+
+/* PTR records for qname, behind a CNAME to alias first unless alias is
+ * NULL (RFC 2317); ptr ends with NULL. */
+static inline void
+t_dns_ptr(struct t_dns_msg *m, const char *qname, const char *alias, uint32_t ttl,
+	  const char *const *ptr)
+{
+	unsigned n = 0;
+	uint8_t w[WIRE_MAX_NAME];
+
+	while (ptr[n])
+		n++;
+	t_dns_start(m, qname, WIRE_T_PTR, n + (alias != NULL), 0);
+	if (alias) {
+		size_t wl = t_dns_name(alias, w);
+		t_dns_rr(m, qname, WIRE_T_CNAME, ttl, (unsigned)wl);
+		t_dns_put(m, w, wl);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		size_t wl = t_dns_name(ptr[i], w);
+		t_dns_rr(m, alias ? alias : qname, WIRE_T_PTR, ttl, (unsigned)wl);
+		t_dns_put(m, w, wl);
+	}
+}
+
 /* NOERROR, no record of qtype, the zone's SOA (MINIMUM ttl) in authority. */
 static inline void
 t_dns_nodata(struct t_dns_msg *m, const char *name, unsigned qtype, uint32_t ttl)
@@ -124,6 +165,14 @@ t_dns_nodata(struct t_dns_msg *m, const char *name, unsigned qtype, uint32_t ttl
 	for (int i = 0; i < 4; i++)
 		t_dns_u32(m, 3600);
 	t_dns_u32(m, ttl);
+}
+
+/* NXDOMAIN with the zone's SOA in authority. */
+static inline void
+t_dns_nxdomain(struct t_dns_msg *m, const char *name, unsigned qtype, uint32_t ttl)
+{
+	t_dns_nodata(m, name, qtype, ttl);
+	wire_put16(m->b + 2, (uint16_t)(wire_get16(m->b + 2) | WIRE_NXDOMAIN));
 }
 
 /* The TTL of the first record of a message (0 if none). */

@@ -193,6 +193,7 @@ t_chaser(struct t_env *t, unsigned max_exchangers)
 	assert_non_null(t->chaser = chaser_new(&co, t->qe, t->cache, &t->stats));
 	query_set_hooks(t->qe, &(struct query_hooks){.answered = chaser_answered,
 						     .additional = chaser_additional,
+						     .tagged_hit = chaser_tagged_hit,
 						     .arg = t->chaser});
 }
 

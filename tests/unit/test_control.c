@@ -248,8 +248,8 @@ static void
 help_lists_commands(void **state)
 {
 	struct t_ctl *t = *state;
-	const char *want[] = {"ping", "stats",	    "stats_reset", "flush",
-			      "dump", "cache_list", "route",	   "help"};
+	const char *want[] = {"ping",	    "stats", "stats_reset", "flush", "dump",
+			      "cache_list", "route", "spf",	    "help"};
 	const json_t *cmds;
 	json_t *copy;
 	const char *name;
@@ -704,6 +704,10 @@ route_needs_connection(void **state)
 	t_error(t_run(t, "{\"cmd\": \"route\"}"), "needs a socket connection");
 	t_error(t_run(t, "{\"cmd\": \"route\", \"domain\": \"example.com\", \"x\": 1}"),
 		"route: unknown argument 'x'");
+	t_error(t_run(t, "{\"cmd\": \"spf\", \"domain\": \"example.com\"}"),
+		"spf: needs a socket connection");
+	t_error(t_run(t, "{\"cmd\": \"spf\", \"domain\": \"example.com\", \"x\": 1}"),
+		"spf: unknown argument 'x'");
 }
 
 /* ---- stats, with a query engine ------------------------------------ */

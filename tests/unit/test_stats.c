@@ -343,7 +343,7 @@ table_covers_counters(void **state)
 		assert_non_null(k->help);
 		assert_true(strlen(k->help) > 10);
 		assert_int_equal(k->help[strlen(k->help) - 1], '.');
-		assert_true((k->line == NULL) == (k->label == NULL));
+		assert_true(!k->line || k->label); /* shown on a line: labelled */
 		assert_ptr_equal(stats_key_find(k->name), k);
 		if (k->kind == STATS_COUNTER &&
 		    k->offset < offsetof(struct stats_view, counters.by_type))

@@ -1,11 +1,9 @@
 /*
  * route: see include/route.h.
  *
- * A job asks its questions as an internal client of the query engine, the
- * way the mail server would (no DO, AD set so the answer says whether it
- * validated), so it reads and fills the same cache entries. Answers are
- * collected by query ID; the job moves on from a zero-delay timer, never
- * from inside the engine's delivery.
+ * A job asks its questions through an asker (the engine asked as the mail
+ * server would ask it): the MX question as ID 0, then an A and an AAAA
+ * question for each exchanger as IDs 1 + 2i and 2 + 2i.
  */
 #include "route.h"
 
@@ -17,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asker.h"
 #include "query.h"
 #include "wire.h"
 #include "wire_write.h"
@@ -24,48 +23,29 @@
 #define ROUTE_MAX_EXCHANGERS 32
 #define ROUTE_QUERIES (1 + 2 * ROUTE_MAX_EXCHANGERS)
 
-struct route_reply {
-	uint8_t *pkt;
-	size_t len;
-};
-
 struct route {
-	struct query_client client; /* first: the engine hands it back */
-	struct ev_loop *loop;
-	struct query_engine *qe;
-	ev_timer step;
+	struct asker ask; /* first: its callbacks hand it back */
 	route_done_cb done;
 	void *arg;
 	uint8_t domain[WIRE_MAX_NAME];
 	size_t dlen;
-	unsigned holds;	  /* references the engine holds */
-	unsigned pending; /* questions not answered yet */
 	bool addresses_asked;
-	bool finished;
 	bool implicit;
 	bool null_mx;
 	size_t nmx;
 	struct wire_mx mx[ROUTE_MAX_EXCHANGERS];
-	struct route_reply replies[ROUTE_QUERIES]; /* by query ID */
 };
 
-static void route_deliver(struct query_client *c, const uint8_t *pkt, size_t len);
-static struct query_client *route_hold(struct query_client *c);
-static void route_release(struct query_client *c);
-static void route_ask(struct route *r, uint16_t id, const uint8_t *name, size_t len,
-		      uint16_t qtype);
-static void route_step(struct ev_loop *loop, ev_timer *w, int revents);
+static void route_answered(struct asker *a);
+static void route_gone(struct asker *a);
 static void route_ask_addresses(struct route *r);
 static void route_finish(struct route *r);
-static void route_free_if_done(struct route *r);
 static json_t *route_result(const struct route *r);
 static json_t *route_exchanger(const struct route *r, size_t i);
-static void route_addresses(const struct route_reply *rep, uint16_t qtype, const uint8_t *name,
+static void route_addresses(const struct asker_reply *rep, uint16_t qtype, const uint8_t *name,
 			    size_t nlen, json_t *addrs, bool *alias);
-static json_t *route_lookup_json(const struct route_reply *rep);
-static const char *route_rcode(const struct route_reply *rep);
-
-static const struct query_client_ops route_ops = {route_deliver, route_hold, route_release};
+static json_t *route_lookup_json(const struct asker_reply *rep);
+static const char *route_rcode(const struct asker_reply *rep);
 
 struct route *
 route_start(struct ev_loop *loop, struct query_engine *qe, const char *domain, route_done_cb done,
@@ -73,25 +53,21 @@ route_start(struct ev_loop *loop, struct query_engine *qe, const char *domain, r
 {
 	struct route *r = calloc(1, sizeof(*r));
 
-	if (!r) {
+	if (!r || !asker_init(&r->ask, loop, qe, ROUTE_QUERIES, route_answered, route_gone)) {
+		free(r);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (!(r->dlen = wire_name_from_text(domain, r->domain))) {
 		snprintf(err, errlen, "'%.300s' is not a domain name", domain);
+		free(r->ask.replies);
 		free(r);
 		return NULL;
 	}
 	wire_name_lower(r->domain, r->dlen);
-	r->client = (struct query_client){.ops = &route_ops, .tcp = true, .internal = true};
-	r->loop = loop;
-	r->qe = qe;
 	r->done = done;
 	r->arg = arg;
-	ev_timer_init(&r->step, route_step, 0.0, 0.0);
-	r->step.data = r;
-	r->pending = 1;
-	route_ask(r, 0, r->domain, r->dlen, WIRE_T_MX);
+	asker_ask(&r->ask, 0, r->domain, r->dlen, WIRE_T_MX);
 	return r;
 }
 
@@ -102,60 +78,14 @@ route_cancel(struct route *r)
 }
 
 static void
-route_ask(struct route *r, uint16_t id, const uint8_t *name, size_t len, uint16_t qtype)
+route_answered(struct asker *a)
 {
-	struct sockaddr_in self = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	uint8_t pkt[WIRE_HEADER_LEN + WIRE_MAX_NAME + 4 + WIRE_OPT_LEN];
-	size_t n = wire_build_query(pkt, sizeof(pkt), id, WIRE_RD | WIRE_AD, name, len, qtype, true,
-				    WIRE_MAX_UDP, false);
+	struct route *r = (struct route *)a;
 
-	query_handle(r->qe, &r->client, (const struct sockaddr *)&self, pkt, n);
-}
-
-static void
-route_deliver(struct query_client *c, const uint8_t *pkt, size_t len)
-{
-	struct route *r = (struct route *)c;
-	uint16_t id = wire_get16(pkt);
-
-	if (id >= ROUTE_QUERIES || r->replies[id].pkt || !(r->replies[id].pkt = malloc(len)))
-		return; /* a reply missing from the result reads as SERVFAIL */
-	memcpy(r->replies[id].pkt, pkt, len);
-	r->replies[id].len = len;
-	if (--r->pending == 0)
-		ev_timer_start(r->loop, &r->step);
-}
-
-static struct query_client *
-route_hold(struct query_client *c)
-{
-	((struct route *)c)->holds++;
-	return c;
-}
-
-static void
-route_release(struct query_client *c)
-{
-	struct route *r = (struct route *)c;
-
-	r->holds--;
-	route_free_if_done(r);
-}
-
-static void
-route_step(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct route *r = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (r->pending > 0)
-		return;
 	if (!r->addresses_asked) {
 		r->addresses_asked = true;
 		route_ask_addresses(r);
-		if (r->pending > 0)
+		if (r->ask.pending > 0)
 			return;
 	}
 	route_finish(r);
@@ -166,7 +96,7 @@ route_step(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 route_ask_addresses(struct route *r)
 {
-	const struct route_reply *mx = &r->replies[0];
+	const struct asker_reply *mx = &r->ask.replies[0];
 	uint8_t owner[WIRE_MAX_NAME];
 	size_t olen, total;
 
@@ -184,10 +114,11 @@ route_ask_addresses(struct route *r)
 		r->null_mx = true;
 		r->nmx = 0;
 	}
-	r->pending = (unsigned)(2 * r->nmx); /* before asking: answers may come at once */
 	for (size_t i = 0; i < r->nmx; i++) {
-		route_ask(r, (uint16_t)(1 + 2 * i), r->mx[i].name, r->mx[i].name_len, WIRE_T_A);
-		route_ask(r, (uint16_t)(2 + 2 * i), r->mx[i].name, r->mx[i].name_len, WIRE_T_AAAA);
+		asker_ask(&r->ask, (uint16_t)(1 + 2 * i), r->mx[i].name, r->mx[i].name_len,
+			  WIRE_T_A);
+		asker_ask(&r->ask, (uint16_t)(2 + 2 * i), r->mx[i].name, r->mx[i].name_len,
+			  WIRE_T_AAAA);
 	}
 }
 
@@ -196,23 +127,17 @@ route_finish(struct route *r)
 {
 	if (r->done)
 		r->done(r->arg, route_result(r));
-	r->finished = true;
-	route_free_if_done(r);
+	asker_finish(&r->ask);
 }
 
 static void
-route_free_if_done(struct route *r)
+route_gone(struct asker *a)
 {
-	if (!r->finished || r->holds > 0)
-		return;
-	ev_timer_stop(r->loop, &r->step);
-	for (size_t i = 0; i < ROUTE_QUERIES; i++)
-		free(r->replies[i].pkt);
-	free(r);
+	free(a);
 }
 
 static const char *
-route_rcode(const struct route_reply *rep)
+route_rcode(const struct asker_reply *rep)
 {
 	const char *name = rep->pkt ? wire_rcode_name(WIRE_RCODE(wire_get16(rep->pkt + 2))) : NULL;
 
@@ -220,7 +145,7 @@ route_rcode(const struct route_reply *rep)
 }
 
 static json_t *
-route_lookup_json(const struct route_reply *rep)
+route_lookup_json(const struct asker_reply *rep)
 {
 	return json_pack("{s:s, s:b}", "rcode", route_rcode(rep), "secure",
 			 rep->pkt && (wire_get16(rep->pkt + 2) & WIRE_AD));
@@ -229,7 +154,7 @@ route_lookup_json(const struct route_reply *rep)
 /* The qtype records of the answer (after any CNAME), and whether the
  * exchanger name itself turned out to be an alias. */
 static void
-route_addresses(const struct route_reply *rep, uint16_t qtype, const uint8_t *name, size_t nlen,
+route_addresses(const struct asker_reply *rep, uint16_t qtype, const uint8_t *name, size_t nlen,
 		json_t *addrs, bool *alias)
 {
 	struct wire_iter it;
@@ -259,7 +184,8 @@ route_addresses(const struct route_reply *rep, uint16_t qtype, const uint8_t *na
 static json_t *
 route_exchanger(const struct route *r, size_t i)
 {
-	const struct route_reply *a = &r->replies[1 + 2 * i], *aaaa = &r->replies[2 + 2 * i];
+	const struct asker_reply *a = &r->ask.replies[1 + 2 * i],
+				 *aaaa = &r->ask.replies[2 + 2 * i];
 	char name[WIRE_NAME_TEXT_MAX];
 	json_t *addrs = json_array();
 	bool alias = false;
@@ -288,7 +214,7 @@ route_exchanger(const struct route *r, size_t i)
 static json_t *
 route_result(const struct route *r)
 {
-	const struct route_reply *mx = &r->replies[0];
+	const struct asker_reply *mx = &r->ask.replies[0];
 	char domain[WIRE_NAME_TEXT_MAX];
 	const char *rcode = route_rcode(mx);
 	json_t *res, *exchangers = json_array();

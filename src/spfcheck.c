@@ -1,46 +1,34 @@
 /*
  * spfcheck: see include/spfcheck.h.
  *
- * Questions are asked as an internal client of the engine (as route.c
- * does) and collected by query ID, an index in the job's answer table;
- * the job moves on from a zero-delay timer, never from inside the
- * engine's delivery.
+ * Questions are asked through an asker (the engine asked as the mail
+ * server would ask it), by query ID: an index in the job's table of the
+ * questions the walks met.
  */
 #include "spfcheck.h"
 
-#include <arpa/inet.h>
 #include <ev.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asker.h"
 #include "query.h"
 #include "spf.h"
 #include "wire.h"
-#include "wire_write.h"
 
 struct spfcheck_answer {
 	char name[SPF_NAME_MAX];
 	uint16_t qtype;
-	bool asked;
-	uint8_t *pkt; /* NULL: not answered (yet), or no reply: a failure */
-	size_t len;
 };
 
 struct spfcheck {
-	struct query_client client; /* first: the engine hands it back */
-	struct ev_loop *loop;
-	struct query_engine *qe;
-	ev_timer step;
+	struct asker ask; /* first: its callbacks hand it back */
 	spfcheck_done_cb done;
 	void *arg;
 	char domain[SPF_NAME_MAX];
-	unsigned holds;	  /* references the engine holds */
-	unsigned pending; /* questions not answered yet */
 	unsigned rounds;
-	bool finished;
 	bool full; /* the answer table ran out: the walk shows temperrors */
 	size_t n;
 	struct spfcheck_answer ans[SPF_WALK_MAX_LOOKUPS];
@@ -48,15 +36,8 @@ struct spfcheck {
 	struct spf_walk walk;
 };
 
-static void spfcheck_deliver(struct query_client *c, const uint8_t *pkt, size_t len);
-static struct query_client *spfcheck_hold(struct query_client *c);
-static void spfcheck_release(struct query_client *c);
-static void spfcheck_step(struct ev_loop *loop, ev_timer *w, int revents);
-static void spfcheck_round(struct spfcheck *c);
-static void spfcheck_free_if_done(struct spfcheck *c);
-
-static const struct query_client_ops spfcheck_ops = {spfcheck_deliver, spfcheck_hold,
-						     spfcheck_release};
+static void spfcheck_round(struct asker *a);
+static void spfcheck_gone(struct asker *a);
 
 struct spfcheck *
 spfcheck_start(struct ev_loop *loop, struct query_engine *qe, const char *domain,
@@ -65,24 +46,22 @@ spfcheck_start(struct ev_loop *loop, struct query_engine *qe, const char *domain
 	struct spfcheck *c = calloc(1, sizeof(*c));
 	uint8_t wire[WIRE_MAX_NAME];
 
-	if (!c) {
+	if (!c ||
+	    !asker_init(&c->ask, loop, qe, SPF_WALK_MAX_LOOKUPS, spfcheck_round, spfcheck_gone)) {
+		free(c);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (!wire_name_from_text(domain, wire) ||
 	    !spf_name_normalise(domain, strlen(domain), c->domain, sizeof(c->domain))) {
 		snprintf(err, errlen, "'%.300s' is not a domain name", domain);
+		free(c->ask.replies);
 		free(c);
 		return NULL;
 	}
-	c->client = (struct query_client){.ops = &spfcheck_ops, .tcp = true, .internal = true};
-	c->loop = loop;
-	c->qe = qe;
 	c->done = done;
 	c->arg = arg;
-	ev_timer_init(&c->step, spfcheck_step, 0.0, 0.0);
-	c->step.data = c;
-	spfcheck_round(c);
+	spfcheck_round(&c->ask);
 	return c;
 }
 
@@ -93,46 +72,14 @@ spfcheck_cancel(struct spfcheck *c)
 }
 
 static void
-spfcheck_deliver(struct query_client *qc, const uint8_t *pkt, size_t len)
-{
-	struct spfcheck *c = (struct spfcheck *)qc;
-	uint16_t id = wire_get16(pkt);
-
-	if (id >= c->n || c->ans[id].pkt)
-		return;
-	if ((c->ans[id].pkt = malloc(len))) {
-		memcpy(c->ans[id].pkt, pkt, len);
-		c->ans[id].len = len;
-	}
-	if (--c->pending == 0)
-		ev_timer_start(c->loop, &c->step);
-}
-
-static struct query_client *
-spfcheck_hold(struct query_client *qc)
-{
-	((struct spfcheck *)qc)->holds++;
-	return qc;
-}
-
-static void
-spfcheck_release(struct query_client *qc)
-{
-	struct spfcheck *c = (struct spfcheck *)qc;
-
-	c->holds--;
-	spfcheck_free_if_done(c);
-}
-
-static void
 spfcheck_lookup(void *arg, const char *name, uint16_t qtype, struct spf_answer *out)
 {
 	struct spfcheck *c = arg;
 
 	for (size_t i = 0; i < c->n; i++)
 		if (c->ans[i].qtype == qtype && strcmp(c->ans[i].name, name) == 0) {
-			spf_answer_from_reply(c->ans[i].pkt, c->ans[i].len, qtype, &c->scratch,
-					      out);
+			spf_answer_from_reply(c->ask.replies[i].pkt, c->ask.replies[i].len, qtype,
+					      &c->scratch, out);
 			return;
 		}
 	/* Not asked yet: asked after this walk; meanwhile a failure, so the
@@ -149,19 +96,10 @@ spfcheck_lookup(void *arg, const char *name, uint16_t qtype, struct spf_answer *
 static void
 spfcheck_ask(struct spfcheck *c, uint16_t id)
 {
-	struct sockaddr_in self = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	uint8_t pkt[WIRE_HEADER_LEN + WIRE_MAX_NAME + 4 + WIRE_OPT_LEN], name[WIRE_MAX_NAME];
-	size_t nlen = wire_name_from_text(c->ans[id].name, name), n;
+	uint8_t name[WIRE_MAX_NAME];
+	size_t nlen = wire_name_from_text(c->ans[id].name, name);
 
-	c->ans[id].asked = true;
-	if (!nlen || !(n = wire_build_query(pkt, sizeof(pkt), id, WIRE_RD | WIRE_AD, name, nlen,
-					    c->ans[id].qtype, true, WIRE_MAX_UDP, false))) {
-		if (--c->pending == 0)
-			ev_timer_start(c->loop, &c->step);
-		return;
-	}
-	query_handle(c->qe, &c->client, (const struct sockaddr *)&self, pkt, n);
+	asker_ask(&c->ask, id, name, nlen, c->ans[id].qtype);
 }
 
 static json_t *
@@ -211,8 +149,9 @@ spfcheck_result(const struct spfcheck *c)
 /* Walks with what is known; asks what the walk met for the first time,
  * or reports when it met nothing new. */
 static void
-spfcheck_round(struct spfcheck *c)
+spfcheck_round(struct asker *a)
 {
+	struct spfcheck *c = (struct spfcheck *)a;
 	size_t before = c->n;
 
 	c->rounds++;
@@ -220,34 +159,15 @@ spfcheck_round(struct spfcheck *c)
 	if (c->n == before) {
 		if (c->done)
 			c->done(c->arg, spfcheck_result(c));
-		c->finished = true;
-		spfcheck_free_if_done(c);
+		asker_finish(&c->ask);
 		return;
 	}
-	/* Counted before asking: answers from the cache come at once. */
-	c->pending = (unsigned)(c->n - before);
 	for (size_t i = before; i < c->n; i++)
 		spfcheck_ask(c, (uint16_t)i);
 }
 
 static void
-spfcheck_step(struct ev_loop *loop, ev_timer *w, int revents)
+spfcheck_gone(struct asker *a)
 {
-	struct spfcheck *c = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (c->pending == 0 && !c->finished)
-		spfcheck_round(c);
-}
-
-static void
-spfcheck_free_if_done(struct spfcheck *c)
-{
-	if (!c->finished || c->holds > 0)
-		return;
-	ev_timer_stop(c->loop, &c->step);
-	for (size_t i = 0; i < c->n; i++)
-		free(c->ans[i].pkt);
-	free(c);
+	free(a);
 }

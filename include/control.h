@@ -19,6 +19,7 @@ struct ev_loop;
 struct cache;
 struct stats;
 struct upstream;
+struct l2;
 struct query_engine;
 struct control;
 
@@ -28,6 +29,7 @@ struct control_ctx {
 	struct stats *stats;
 	struct cache *cache;
 	const struct upstream *up;
+	struct l2 *l2; /* NULL without --redis: its stats are zeros */
 	struct query_engine *qe;
 	uint64_t started_us;
 };

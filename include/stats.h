@@ -104,6 +104,10 @@ uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
  * bucket upper bounds and counts. */
 struct json_t;
 void stats_to_json(const struct stats *st, struct json_t *obj, bool histograms);
+/* One histogram's percentiles, max, mean and count as "<prefix>.p50"... */
+void stats_hist_to_json(const struct stats_hist *h, struct json_t *obj, const char *prefix);
+/* Its buckets, as under "histograms": {"le": [...], "count": [...], ...}. */
+struct json_t *stats_hist_buckets_json(const struct stats_hist *h);
 
 /* One line for a service manager's status: queries, hit ratio, lookups. */
 void stats_summary(const struct stats *st, uint64_t hits, uint64_t misses, size_t in_flight,

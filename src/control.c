@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "clock.h"
+#include "l2.h"
 #include "query.h"
 #include "route.h"
 #include "stats.h"
@@ -166,6 +167,7 @@ cmd_stats(const struct control_ctx *ctx, const json_t *req)
 		return control_error("stats: 'histograms' must be true or false");
 	}
 	stats_to_json(ctx->stats, obj, json_is_true(h));
+	l2_stats_to_json(ctx->l2, obj);
 	cache_get_stats(ctx->cache, &cs);
 	json_object_set_new(obj, "cache.hits", json_integer((json_int_t)cs.hits));
 	json_object_set_new(obj, "cache.misses", json_integer((json_int_t)cs.misses));
@@ -191,6 +193,7 @@ cmd_stats_reset(const struct control_ctx *ctx, const json_t *req)
 {
 	(void)req;
 	memset(ctx->stats, 0, sizeof(*ctx->stats));
+	l2_stats_reset(ctx->l2);
 	cache_reset_stats(ctx->cache);
 	return json_pack("{s:b}", "ok", 1);
 }

@@ -28,6 +28,8 @@ prom_is_gauge(const char *key)
 					     "cache.max_bytes",
 					     "upstream.in_flight",
 					     "upstream.distinct_in_flight",
+					     "l2.up",
+					     "l2.read_up",
 					     "uptime_s"};
 
 	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)

@@ -383,7 +383,8 @@ query_start(struct query_engine *qe, const struct cache_key *key, const struct c
 				       .qtype = key->qtype,
 				       .qclass = key->qclass,
 				       .flags = key->flags,
-				       .lane = lane};
+				       .lane = lane,
+				       .refresh = origin == QUERY_REFRESH};
 	if (!(f->req = resolver_resolve(qe->res, &rq, query_resolved, f))) {
 		inflight_remove(f, now_us / 1000u);
 		return NULL;
@@ -536,7 +537,11 @@ query_resolved(void *arg, const struct resolver_result *res)
 	size_t len = 0;
 
 	f->req = NULL;
-	stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
+	/* Counted when the lookup went out; a cache tier answered it instead. */
+	if (res->cached)
+		qe->stats->upstream_queries--;
+	else
+		stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
 	if (res->ok && (!res->bogus || cd))
 		len = query_prepare(qe, f, res);
 	bool secure = res->ok && res->secure && !res->bogus;
@@ -641,7 +646,16 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 		aflags |= CACHE_ANSWER_PREFETCHED;
 	if (res->lane == RESOLVER_SPARE)
 		aflags |= CACHE_ANSWER_SPARE;
-	if (ttl > 0)
-		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
+	if (ttl > 0 && cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms()) &&
+	    !res->cached && !res->bogus) {
+		struct resolver_question rq = {.name = f->name,
+					       .name_len = f->key.name_len,
+					       .qtype = f->key.qtype,
+					       .qclass = f->key.qclass,
+					       .flags = f->key.flags,
+					       .lane = f->lane};
+		resolver_store(qe->res, &rq, p, len, ttl, cache_stale(qe->cache),
+			       (aflags & CACHE_ANSWER_SECURE) != 0);
+	}
 	return len;
 }

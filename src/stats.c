@@ -61,8 +61,6 @@ stats_hist_quantile(const struct stats_hist *h, double q)
 static void stats_set(json_t *obj, const char *key, uint64_t v);
 static void stats_set_code(json_t *obj, const char *family, const char *name, const char *unnamed,
 			   unsigned code, uint64_t v);
-static void stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix);
-static json_t *stats_hist_buckets(const struct stats_hist *h);
 
 /* Query types always listed, even at zero, so graphs have their series. */
 static const uint16_t stats_fixed_types[] = {1, 2, 5, 6, 12, 15, 16, 28, 33, 43, 48, 52, 255};
@@ -87,8 +85,8 @@ stats_set_code(json_t *obj, const char *family, const char *name, const char *un
 	stats_set(obj, key, v);
 }
 
-static void
-stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix)
+void
+stats_hist_to_json(const struct stats_hist *h, json_t *obj, const char *prefix)
 {
 	static const struct {
 		const char *name;
@@ -110,8 +108,8 @@ stats_hist_json(const struct stats_hist *h, json_t *obj, const char *prefix)
 
 /* {"le": [upper bounds], "count": [per bucket], "sum": n}, up to the last
  * bucket in use. */
-static json_t *
-stats_hist_buckets(const struct stats_hist *h)
+json_t *
+stats_hist_buckets_json(const struct stats_hist *h)
 {
 	json_t *le = json_array(), *counts = json_array();
 	size_t last = 0;
@@ -201,18 +199,18 @@ stats_to_json(const struct stats *st, json_t *obj, bool histograms)
 		snprintf(key, sizeof(key), "servfail.%s", stats_servfail_names[i]);
 		stats_set(obj, key, st->servfail[i]);
 	}
-	stats_hist_json(&st->latency, obj, "latency_us");
-	stats_hist_json(&st->latency_hit, obj, "latency_hit_us");
-	stats_hist_json(&st->latency_miss, obj, "latency_miss_us");
-	stats_hist_json(&st->latency_upstream, obj, "latency_upstream_us");
+	stats_hist_to_json(&st->latency, obj, "latency_us");
+	stats_hist_to_json(&st->latency_hit, obj, "latency_hit_us");
+	stats_hist_to_json(&st->latency_miss, obj, "latency_miss_us");
+	stats_hist_to_json(&st->latency_upstream, obj, "latency_upstream_us");
 	if (histograms)
 		json_object_set_new(
 		    obj, "histograms",
 		    json_pack("{s:o, s:o, s:o, s:o}", "latency_us",
-			      stats_hist_buckets(&st->latency), "latency_hit_us",
-			      stats_hist_buckets(&st->latency_hit), "latency_miss_us",
-			      stats_hist_buckets(&st->latency_miss), "latency_upstream_us",
-			      stats_hist_buckets(&st->latency_upstream)));
+			      stats_hist_buckets_json(&st->latency), "latency_hit_us",
+			      stats_hist_buckets_json(&st->latency_hit), "latency_miss_us",
+			      stats_hist_buckets_json(&st->latency_miss), "latency_upstream_us",
+			      stats_hist_buckets_json(&st->latency_upstream)));
 }
 
 void

@@ -16,7 +16,7 @@
 #endif
 
 /* Where the help text starts: "  -x, " and the widest "--name METAVAR". */
-#define CONFIG_HELP_COLUMN 34
+#define CONFIG_HELP_COLUMN 36
 
 static bool set_listen(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen);

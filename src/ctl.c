@@ -235,11 +235,17 @@ ctl_print_stats(const json_t *st)
 	ctl_print_latency(st, "cache hit", "latency_hit_us");
 	ctl_print_latency(st, "cache miss", "latency_miss_us");
 	ctl_print_latency(st, "upstream", "latency_upstream_us");
+	ctl_print_latency(st, "redis (l2)", "latency_l2_us");
 	printf("upstream       queries %.0f  failures %.0f  timeouts %.0f  bogus %.0f  "
 	       "coalesced %.0f  in flight %.0f\n",
 	       ctl_num(st, "upstream.queries"), ctl_num(st, "upstream.failures"),
 	       ctl_num(st, "upstream.timeouts"), ctl_num(st, "upstream.bogus"),
 	       ctl_num(st, "upstream.coalesced"), ctl_num(st, "upstream.in_flight"));
+	printf("shared (l2)    up %.0f  hits %.0f  misses %.0f  stores %.0f  rejected %.0f  "
+	       "timeouts %.0f  errors %.0f  dropped %.0f\n",
+	       ctl_num(st, "l2.up"), ctl_num(st, "l2.hits"), ctl_num(st, "l2.misses"),
+	       ctl_num(st, "l2.stores"), ctl_num(st, "l2.rejected"), ctl_num(st, "l2.timeouts"),
+	       ctl_num(st, "l2.errors"), ctl_num(st, "l2.dropped"));
 	if (json_object_get(st, "mx_chaser.mx_answers"))
 		printf("mx chaser      mx answers %.0f  prefetches %.0f  prefetch hits %.0f\n",
 		       ctl_num(st, "mx_chaser.mx_answers"), ctl_num(st, "mx_chaser.prefetches"),

@@ -18,6 +18,7 @@ import dns.rdatatype
 import pytest
 
 import redis_server
+from promtext import parse_prometheus
 from helpers import Client, instrumented, rrset_of, wait_for, wait_for_stats
 from redis_server import BlackHole, RedisServer
 
@@ -66,7 +67,20 @@ def key_name(name: str, rdtype: str, flags: int = 0, secret: bytes = SECRET) -> 
 
 
 def idle(res, timeout=10.0) -> dict:
-    return wait_for_stats(res, lambda s: s["upstream.in_flight"] == 0, timeout)
+    """Once no lookup runs: none in recursion, none waiting on Redis."""
+    return wait_for_stats(
+        res,
+        lambda s: s["upstream.in_flight"] == 0 and s["upstream.distinct_in_flight"] == 0,
+        timeout,
+    )
+
+
+def settled(res, redis) -> dict:
+    """Once res has nothing in flight and every write it sent is in Redis
+    (each of its answers went to a key of its own)."""
+    stats = idle(res)
+    wait_for(redis.keys, lambda k: len(k) >= stats["l2.stores"], 10, "writes in Redis")
+    return stats
 
 
 def first_ttl(msg, name, rdtype) -> int:
@@ -112,6 +126,17 @@ def test_second_relay_answers_from_redis_with_aged_ttls(start_mxcached, redis, s
     assert b1["mx_chaser.mx_answers"] - b0["mx_chaser.mx_answers"] == 1
     assert b1["l2.rejected"] == 0
     assert b1["latency_l2_us.count"] >= 5
+    # The same in mxcache-ctl's summary and in Prometheus.
+    summary = b.ctl("stats")
+    assert summary.returncode == 0, summary.stderr
+    assert re.search(rf"shared \(l2\)\s+up 1\s+hits {b1['l2.hits']}\b", summary.stdout), summary.stdout
+    families = parse_prometheus(b.ctl("--prometheus", "stats").stdout)
+    assert families["mxcache_l2_up"]["type"] == "gauge"
+    assert families["mxcache_l2_hits_total"]["samples"][0][2] == b1["l2.hits"]
+    hist = families["mxcache_latency_l2_seconds"]
+    assert hist["type"] == "histogram"
+    count = [v for name, _, v in hist["samples"] if name == "mxcache_latency_l2_seconds_count"]
+    assert count == [b1["latency_l2_us.count"]]
 
 
 def test_keys_carry_ttls_and_no_names(start_mxcached, redis, secret_file, testnet):
@@ -148,7 +173,8 @@ def test_negative_answers_are_shared(start_mxcached, redis, secret_file, testnet
     rn = Client(a, testnet).query("mxa.chase.yada123.com", "TXT")  # NODATA
     assert rn.rcode() == dns.rcode.NOERROR and not rn.answer
     keys = [key_name("nothere.yada123.com", "A"), key_name("mxa.chase.yada123.com", "TXT")]
-    wait_for(redis.keys, lambda k: set(keys) <= set(k), 10, "negative answers in Redis")
+    settled(a, redis)
+    assert set(keys) <= set(redis.keys())
     ttl = redis.command("TTL", keys[0])
     assert 0 < ttl <= 300  # the SOA MINIMUM (RFC 2308), not the SOA's TTL
     b0 = b.stats()
@@ -172,7 +198,8 @@ def test_validated_status_needs_the_secret(start_mxcached, redis, secret_file, t
     ra = Client(a, testnet).query("signed123.com", "MX", do=True)
     assert ra.flags & dns.flags.AD
     k = key_name("signed123.com", "MX", flags=1, secret=SECRET if with_secret else b"")
-    wait_for(redis.keys, lambda keys: k in keys, 10, "the secure answer in Redis")
+    settled(a, redis)  # the chaser's answers too: B's chaser asks for them
+    assert k in redis.keys()
     b0 = b.stats()
     rb = Client(b, testnet).query("signed123.com", "MX", do=True)
     assert rrset_of(rb, "signed123.com.", "MX") is not None

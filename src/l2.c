@@ -229,6 +229,11 @@ l2_new(struct ev_loop *loop, const struct l2_options *opts, struct resolver *nex
 	if (!opts->secret_file)
 		log_warn("--redis without --redis-secret: answers from Redis are never "
 			 "DNSSEC-secure, and whoever can write to it can feed this relay");
+	/* OpenSSL loads its algorithms on first use (milliseconds): here, not
+	 * on the first client's lookup. */
+	char warm[L2VALUE_KEY_MAX];
+	(void)l2value_key(&l2->vctx,
+			  &(struct cache_key){.name = (const uint8_t *)"", .name_len = 1}, warm);
 	ev_timer_init(&l2->deadline, l2_deadline, 0.0, 0.0);
 	l2->deadline.data = l2;
 	l2_conn_init(l2, &l2->main, "--redis", opts->addr);

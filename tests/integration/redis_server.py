@@ -20,10 +20,14 @@ def available() -> bool:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, ready_timeout: float = 20.0):
+    def __init__(self, workdir: Path, ready_timeout: float = 20.0, port: int = 0, extra=()):
+        """`port`: also listen on 127.0.0.1@port (replication needs TCP);
+        `extra`: more redis-server arguments (e.g. --replicaof)."""
         self.workdir = workdir
         self.path = str(workdir / "redis.sock")
         self.ready_timeout = ready_timeout
+        self.port = port
+        self.extra = list(extra)
         self.proc: Optional[subprocess.Popen] = None
         self.start()
 
@@ -37,13 +41,15 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [
                 "redis-server",
-                "--port", "0",
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
                 "--unixsocket", self.path,
                 "--unixsocketperm", "700",
                 "--save", "",
                 "--appendonly", "no",
                 "--dir", str(self.workdir),
                 "--loglevel", "notice",
+                *self.extra,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

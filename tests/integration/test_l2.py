@@ -7,6 +7,7 @@ by --redis-timeout; forged or corrupted values are refused, counted and
 deleted; validated status travels only under the secret."""
 
 import hashlib
+import signal
 import hmac
 import re
 import time
@@ -341,3 +342,62 @@ def test_without_redis_the_keys_exist_as_zeros(resolver):
     for k in ("hits", "misses", "stores", "errors", "timeouts", "rejected", "up"):
         assert s[f"l2.{k}"] == 0, k
     assert s["latency_l2_us.count"] == 0
+
+
+def test_reads_from_a_replica_writes_to_the_primary(start_mxcached, tmp_path_factory, secret_file, testnet):
+    """--redis-read: GETs go to a replica (here: a real one, replicating
+    over loopback TCP), writes to the primary."""
+    from helpers import free_port
+
+    port = free_port()
+    primary = RedisServer(tmp_path_factory.mktemp("rp"), port=port)
+    replica = RedisServer(tmp_path_factory.mktemp("rr"), extra=["--replicaof", "127.0.0.1", str(port)])
+    try:
+        wait_for(
+            lambda: replica.command("INFO", "replication"),
+            lambda info: b"master_link_status:up" in info,
+            15,
+            "replication",
+        )
+        a = relay(start_mxcached, primary.addr, secret=secret_file)
+        b = relay(start_mxcached, primary.addr, "--redis-read", replica.addr, secret=secret_file)
+        wait_for_stats(b, lambda s: s["l2.read_up"] == 1, 15)
+        Client(a, testnet).query("chase.yada123.com", "MX")
+        settled(a, primary)
+        wait_for(replica.keys, lambda k: len(k) >= len(primary.keys()), 10, "replicated")
+        replica_gets = lambda: int(
+            re.search(rb"cmdstat_get:calls=(\d+)", replica.command("INFO", "commandstats") + b"cmdstat_get:calls=0").group(1)
+        )
+        gets0 = replica_gets()
+        b0 = b.stats()
+        r = Client(b, testnet).query("chase.yada123.com", "MX")
+        assert rrset_of(r, "chase.yada123.com.", "MX") is not None
+        b1 = idle(b)
+        assert b1["upstream.queries"] == b0["upstream.queries"]
+        assert b1["l2.hits"] - b0["l2.hits"] == 5
+        assert replica_gets() - gets0 == 5
+    finally:
+        replica.close()
+        primary.close()
+
+
+def test_sighup_moves_to_another_redis(start_mxcached, tmp_path_factory, secret_file, testnet, tmp_path):
+    """A changed `redis` line takes effect on SIGHUP: the relay reconnects
+    to the new server and writes there."""
+    first = RedisServer(tmp_path_factory.mktemp("r1"))
+    second = RedisServer(tmp_path_factory.mktemp("r2"))
+    try:
+        conf = tmp_path / "mxcached.conf"
+        conf.write_text(f"redis {first.addr}\nredis-secret {secret_file}\nredis-timeout {SHARE_TIMEOUT_MS}\n")
+        a = start_mxcached("-c", str(conf), "--mx-chase", "no")
+        wait_for_stats(a, lambda s: s["l2.up"] == 1, 15)
+        conf.write_text(f"redis {second.addr}\nredis-secret {secret_file}\nredis-timeout {SHARE_TIMEOUT_MS}\n")
+        mark = len(a.stderr_lines)
+        a.proc.send_signal(signal.SIGHUP)
+        assert a.wait_for_log(rf"redis --redis {re.escape(second.addr)}: connected", 15, mark)
+        Client(a, testnet).query("mxa.chase.yada123.com", "A")
+        wait_for(second.keys, lambda k: key_name("mxa.chase.yada123.com", "A") in k, 10, "written to the new Redis")
+        assert first.keys() == []
+    finally:
+        first.close()
+        second.close()

@@ -30,6 +30,15 @@ struct t_val {
 	struct l2value_answer ans;
 };
 
+/* t->msg as a value stored at T_NOW for 300 s, validated. */
+static void
+t_val_encode(struct t_val *t)
+{
+	t->len = l2value_encode(&t->ctx, &t->key, t->msg.b, t->msg.len, 300, true, T_NOW, t->val,
+				sizeof(t->val));
+	assert_true(t->len > t->msg.len);
+}
+
 static void
 t_val_init(struct t_val *t, const char *name, bool secret)
 {
@@ -44,9 +53,7 @@ t_val_init(struct t_val *t, const char *name, bool secret)
 				    .qclass = WIRE_CLASS_IN,
 				    .flags = CACHE_KEY_DO};
 	t_dns_a(&t->msg, name, 300, 0xc0000201);
-	t->len = l2value_encode(&t->ctx, &t->key, t->msg.b, t->msg.len, 300, true, T_NOW, t->val,
-				sizeof(t->val));
-	assert_true(t->len > t->msg.len);
+	t_val_encode(t);
 }
 
 static enum l2value_verdict
@@ -185,20 +192,17 @@ test_message_that_does_not_walk(void **state)
 	/* A valid MAC over a message with a count beyond its records: a
 	 * writer holding the secret with a bug, still refused. */
 	wire_put16(t.msg.b + 6, 2);
-	t.len = l2value_encode(&t.ctx, &t.key, t.msg.b, t.msg.len, 300, true, T_NOW, t.val,
-			       sizeof(t.val));
+	t_val_encode(&t);
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_BAD_MESSAGE);
 	/* A message for another name under a value for this one. */
 	t_val_init(&t, "mx.example.com", true);
 	t_dns_a(&t.msg, "mx.example.org", 300, 1);
-	t.len = l2value_encode(&t.ctx, &t.key, t.msg.b, t.msg.len, 300, true, T_NOW, t.val,
-			       sizeof(t.val));
+	t_val_encode(&t);
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_BAD_MESSAGE);
 	/* SERVFAIL is never shared. */
 	t_val_init(&t, "mx.example.com", true);
 	wire_put16(t.msg.b + 2, (uint16_t)(wire_get16(t.msg.b + 2) | WIRE_SERVFAIL));
-	t.len = l2value_encode(&t.ctx, &t.key, t.msg.b, t.msg.len, 300, true, T_NOW, t.val,
-			       sizeof(t.val));
+	t_val_encode(&t);
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_BAD_MESSAGE);
 }
 

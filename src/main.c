@@ -9,7 +9,8 @@
  * Signals: TERM/INT stop reading queries, let the lookups in flight finish
  * (clients' and the chaser's, at most one query timeout), save the cache
  * file, exit 0; a second one exits at once. HUP reloads the allow list, cache limits, TTL clamps,
- * stale and rate limit settings from the same command line and config file.
+ * stale and rate limit settings and the Redis addresses from the same command line and config
+ * file.
  */
 #include <errno.h>
 #include <ev.h>

@@ -125,10 +125,14 @@ def _read_reply(f):
 
 
 class BlackHole:
-    """Accepts connections on a unix socket, reads and never answers."""
+    """Accepts connections on a unix socket, reads and never answers; with
+    `garbage`, answers PING as Redis does and everything else with bytes
+    that are not the Redis protocol."""
 
-    def __init__(self, workdir: Path):
-        self.path = str(workdir / "blackhole.sock")
+    def __init__(self, workdir: Path, garbage: bool = False):
+        self.garbage = garbage
+        self.gets = 0
+        self.path = str(workdir / ("garbage.sock" if garbage else "blackhole.sock"))
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(self.path)
         self.sock.listen(16)
@@ -147,8 +151,24 @@ class BlackHole:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            self.conns.append(c)  # held open, never read from or written to
+            self.conns.append(c)  # held open
             self.accepted.set()
+            if self.garbage:
+                threading.Thread(target=self._babble, args=(c,), daemon=True).start()
+
+    def _babble(self, c):
+        while True:
+            try:
+                data = c.recv(65536)
+                if not data:
+                    return
+                if b"PING" in data:
+                    c.sendall(b"+PONG\r\n")
+                if b"GET" in data:
+                    self.gets += 1
+                    c.sendall(b"\x00\x01 not RESP at all\r\n")
+            except OSError:
+                return
 
     def close(self):
         self.closed = True

@@ -326,6 +326,23 @@ def test_black_hole_never_delays_clients(start_mxcached, tmp_path_factory, testn
         hole.close()
 
 
+def test_garbage_answers_never_reach_clients(start_mxcached, tmp_path_factory, testnet):
+    """A server that answers PING, then garbage to GETs: the connection is
+    dropped (l2.errors), the lookup recurses, the client gets its answer."""
+    babbler = BlackHole(tmp_path_factory.mktemp("gb"), garbage=True)
+    try:
+        a = relay(start_mxcached, babbler.addr, "--mx-chase", "no", timeout_ms="200")
+        r = Client(a, testnet).query("mx1.yada123.com", "A")
+        assert [rd.to_text() for rd in rrset_of(r, "mx1.yada123.com.", "A")] == ["192.0.2.10"]
+        s = idle(a)
+        assert babbler.gets >= 1
+        assert s["l2.errors"] >= 1 and s["l2.hits"] == 0
+        assert s["queries.by_rcode.SERVFAIL"] == 0
+        assert a.wait_for_log(r"redis --redis \S+: down", 10) is not None
+    finally:
+        babbler.close()
+
+
 def test_secret_file_open_to_others_is_refused(start_mxcached, redis, tmp_path):
     p = tmp_path / "loose.secret"
     p.write_bytes(SECRET)

@@ -615,6 +615,7 @@ test_tier_in_front(void **state)
 
 	t_with_tier(t, &tier, "shared.example");
 	t_ask(t, 0, 1, "shared.example", WIRE_T_A, WIRE_RD);
+	t_ask(t, 3, 9, "shared.example", WIRE_T_A, WIRE_RD); /* joins the wait on the tier */
 	assert_int_equal(tier.n, 1);
 	assert_int_equal(t->fake.n, 0); /* recursion never asked */
 	t_dns_a(&m, "shared.example", 300, 0x0a0a0a0a);
@@ -622,6 +623,8 @@ test_tier_in_front(void **state)
 	tier.own[0].live = false;
 	tier.own[0].cb(tier.own[0].arg, &res);
 	assert_int_equal(t_rcode(&t->c[0]), WIRE_NOERROR);
+	assert_int_equal(t->c[3].replies, 1);
+	assert_int_equal(t_rcode(&t->c[3]), WIRE_NOERROR);
 	t_ask(t, 1, 2, "shared.example", WIRE_T_A, WIRE_RD); /* now in the local cache */
 	assert_int_equal(t->c[1].replies, 1);
 	assert_int_equal(tier.n, 1);

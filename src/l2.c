@@ -52,7 +52,8 @@ struct l2_conn {
 	unsigned backoff_ms;
 	unsigned timeouts_in_row;
 	uint64_t last_reply_us;
-	ev_timer timer; /* the handshake's deadline, or the next attempt */
+	char refused[96]; /* the server's answer to PING when not PONG */
+	ev_timer timer;	  /* the handshake's deadline, or the next attempt */
 };
 
 /* One lookup (the engine's struct resolver_req). It lives until the
@@ -343,6 +344,7 @@ l2_conn_connect(struct l2_conn *c)
 	}
 	c->ac = ac;
 	c->state = L2_CONNECTING;
+	c->refused[0] = '\0';
 	ev_timer_set(&c->timer, L2_HANDSHAKE_MS / 1000.0, 0.0);
 	ev_timer_start(c->l2->loop, &c->timer);
 }
@@ -404,7 +406,7 @@ l2_conn_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (c->state == L2_CONNECTING)
-		l2_conn_drop(c, "no answer to PING");
+		l2_conn_drop(c, c->refused[0] ? c->refused : "no answer to PING");
 	else if (c->state == L2_DOWN)
 		l2_conn_connect(c);
 }
@@ -444,6 +446,9 @@ l2_pong(redisAsyncContext *ac, void *reply, void *priv)
 	if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0) {
 		/* An error (NOAUTH, LOADING...): not usable. The timer drops
 		 * the connection, outside this callback, and tries again. */
+		snprintf(c->refused, sizeof(c->refused), "PING answered: %.80s",
+			 r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR ? r->str
+										       : "?");
 		ev_timer_stop(c->l2->loop, &c->timer);
 		ev_timer_set(&c->timer, 0.0, 0.0);
 		ev_timer_start(c->l2->loop, &c->timer);

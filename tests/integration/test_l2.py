@@ -343,6 +343,21 @@ def test_garbage_answers_never_reach_clients(start_mxcached, tmp_path_factory, t
         babbler.close()
 
 
+def test_refusing_redis_is_never_used(start_mxcached, tmp_path_factory, testnet):
+    """A Redis that refuses us (it wants AUTH): never up, the refusal is in
+    the log once, lookups recurse."""
+    locked = RedisServer(tmp_path_factory.mktemp("ra"), extra=["--requirepass", "not-ours"])
+    try:
+        a = relay(start_mxcached, locked.addr, "--mx-chase", "no", up=False)
+        assert a.wait_for_log(r"cannot connect \(PING answered: NOAUTH", 10) is not None
+        r = Client(a, testnet).query("mx1.yada123.com", "A")
+        assert r.rcode() == dns.rcode.NOERROR
+        s = idle(a)
+        assert s["l2.up"] == 0 and s["l2.hits"] == 0 and s["queries.by_rcode.SERVFAIL"] == 0
+    finally:
+        locked.close()
+
+
 def test_secret_file_open_to_others_is_refused(start_mxcached, redis, tmp_path):
     p = tmp_path / "loose.secret"
     p.write_bytes(SECRET)

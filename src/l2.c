@@ -120,9 +120,21 @@ static void l2_forwarded(void *arg, const struct resolver_result *res);
 static void l2_answer(struct l2_req *req, const struct resolver_result *res);
 static void l2_release(struct l2_req *req);
 static bool l2_parse(const char *text, char *host, size_t cap, int *port, bool *unix_path);
+static struct cache_key l2_key_of(const struct resolver_question *q);
 
 static const struct resolver_ops l2_ops = {
     .resolve = l2_resolve, .cancel = l2_cancel, .store = l2_store};
+
+/* The question as the cache (and l2value) key it. */
+static struct cache_key
+l2_key_of(const struct resolver_question *q)
+{
+	return (struct cache_key){.name = q->name,
+				  .name_len = q->name_len,
+				  .qtype = q->qtype,
+				  .qclass = q->qclass,
+				  .flags = q->flags};
+}
 
 /* "unix:PATH" (host gets the path), or ADDR[@PORT] (host gets the address). */
 static bool
@@ -487,11 +499,7 @@ l2_resolve(struct resolver *r, const struct resolver_question *q, resolver_cb cb
 	req->q = *q;
 	memcpy(req->name, q->name, q->name_len);
 	req->q.name = req->name;
-	struct cache_key key = {.name = req->name,
-				.name_len = q->name_len,
-				.qtype = q->qtype,
-				.qclass = q->qclass,
-				.flags = q->flags};
+	struct cache_key key = l2_key_of(&req->q);
 	req->key_len = l2value_key(&l2->vctx, &key, req->key);
 	if (!c || l2->gets >= L2_MAX_GETS || !req->key_len ||
 	    redisAsyncCommand(c->ac, l2_got, req, "GET %b", req->key, req->key_len) != REDIS_OK) {
@@ -628,11 +636,7 @@ l2_hit(struct l2_req *req, const redisReply *r)
 {
 	struct l2 *l2 = req->l2;
 	struct l2value_answer ans;
-	struct cache_key key = {.name = req->name,
-				.name_len = req->q.name_len,
-				.qtype = req->q.qtype,
-				.qclass = req->q.qclass,
-				.flags = req->q.flags};
+	struct cache_key key = l2_key_of(&req->q);
 	uint64_t now = clock_wall_ms();
 	enum l2value_verdict v =
 	    l2value_decode(&l2->vctx, &key, (const uint8_t *)r->str, (size_t)r->len, now, l2->msg,
@@ -724,11 +728,7 @@ l2_store(struct resolver *r, const struct resolver_question *q, const uint8_t *p
 	 uint32_t ttl, uint32_t linger, bool secure)
 {
 	struct l2 *l2 = (struct l2 *)r;
-	struct cache_key key = {.name = q->name,
-				.name_len = q->name_len,
-				.qtype = q->qtype,
-				.qclass = q->qclass,
-				.flags = q->flags};
+	struct cache_key key = l2_key_of(q);
 	char name[L2VALUE_KEY_MAX];
 	size_t klen, n;
 

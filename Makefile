@@ -26,7 +26,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= -O2 -g
 # Project flags live apart from CFLAGS, so `make CFLAGS=...` keeps them.
 MXFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -MMD -MP
-PKGS     := libunbound jansson libpsl
+PKGS     := libunbound jansson libpsl libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian's libev exports libevent-compatible symbols (event_set, ...) that
@@ -34,7 +34,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # keep its symbols out of the dynamic table: with a plain -lev, libunbound's
 # calls land in libev and the first lookup crashes (test_binary.py checks).
 LIBEV_A    = $(shell $(CC) -print-file-name=libev.a)
-DAEMON_LIBS = $(PKG_LIBS) $(LIBEV_A) -lm -Wl,--exclude-libs,libev.a
+DAEMON_LIBS = $(PKG_LIBS) -lhiredis $(LIBEV_A) -lm -Wl,--exclude-libs,libev.a
 
 DAEMON_SRC := $(filter-out src/ctl.c,$(wildcard src/*.c))
 DAEMON_OBJ := $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -142,12 +142,12 @@ valgrind: all $(TEST_TOOLS)
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := query response control persist http spf
+FUZZ_NAMES   := query response control persist http spf l2value
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all
 FUZZ_OBJ     := $(LIB_OBJ:$(BUILD)/obj/%=$(FUZZ_BUILD)/obj/%)
 FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
-FUZZ_LIBS     = $(PKG_LIBS) $(shell $(FUZZ_CC) -print-file-name=libev.a) -lm \
+FUZZ_LIBS     = $(PKG_LIBS) -lhiredis $(shell $(FUZZ_CC) -print-file-name=libev.a) -lm \
 		-Wl,--exclude-libs,libev.a
 
 # Every module, archived: a harness links only what it uses. clang warns

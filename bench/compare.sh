@@ -2,7 +2,7 @@
 # compare.sh — mxcached against Debian's unbound, same workloads, one run.
 #
 #   bench/compare.sh [--domains N] [--delay MIN-MAX] [--concurrency N]
-#                    [--qps-seconds S] [--mxcached-flag FLAG]... [--inbound-only] [--keep]
+#                    [--qps-seconds S] [--mxcached-flag FLAG]... [--inbound-only] [--keep] [--fleet]
 #
 # Starts the project's authoritative hierarchy (tests/testnet/testnet.sh, NSD) with
 # N generated mail domains, puts a delaying proxy (tests/testnet/delayproxy.c) in
@@ -29,6 +29,14 @@
 #   every chaser off: --chase-ptr/--chase-spf/--chase-dmarc no as well).
 #   --inbound-only runs the inbound workloads alone.
 #
+# --fleet measures the shared tier instead (needs redis-server): one Redis on
+# a unix socket, relay A (mxcached --redis) cold on the N domains, then relay
+# B (a second mxcached, fresh, same Redis and secret) on the same domains,
+# beside unbound cold; MTA delivery p50/p99 on each, and on B the cost of a
+# lookup answered from Redis (B's GET round trip, latency_l2_us, and its
+# client-facing miss latency) and whether B recursed at all. Results in
+# bench/results/fleet/ (fleet-table.md).
+#
 # Prints a table, writes bench/results/*.json (one per workload and
 # resolver), table.txt, table.md and a latency CDF per workload (*.png,
 # gnuplot). Everything runs inside a network namespace of its own (created
@@ -49,11 +57,13 @@ FLOOD_ZONE=yada123.com # the flood's names: never-seen, NXDOMAIN, one zone
 SEED=1
 KEEP=0
 INBOUND_ONLY=0
+FLEET=0
 MXC_FLAGS=() # extra flags for every mxcached started, e.g. an --unbound-option
 
 NSD_PORT=5300 # NSD moves here; the proxies take port 53
 MXC_PORT=5301
 UB_PORT=5302
+MXC_B_PORT=5303 # --fleet: relay B
 READY_TIMEOUT=15
 
 # With two cores or more, the resolver under test gets core 0 to itself;
@@ -85,6 +95,7 @@ while (($# > 0)); do
     --mxcached-flag) MXC_FLAGS+=("${2:?}"); shift 2 ;;
     --keep) KEEP=1; shift ;;
     --inbound-only) INBOUND_ONLY=1; shift ;;
+    --fleet) FLEET=1; shift ;;
     *) usage ;;
     esac
 done
@@ -93,6 +104,8 @@ ARGS=(--domains "$DOMAINS" --delay "$DELAY" --concurrency "$CONCURRENCY"
 for flag in "${MXC_FLAGS[@]}"; do ARGS+=(--mxcached-flag "$flag"); done
 ((KEEP)) && ARGS+=(--keep)
 ((INBOUND_ONLY)) && ARGS+=(--inbound-only)
+((FLEET)) && ARGS+=(--fleet)
+((FLEET)) && RESULTS=${RESULTS_FLEET:-$ROOT/bench/results/fleet}
 
 # ---------------------------------------------------------------- outside
 
@@ -195,6 +208,7 @@ EOF
 port_of() {
     case $1 in
     unbound) echo "$UB_PORT" ;;
+    relay-b) echo "$MXC_B_PORT" ;;
     *) echo "$MXC_PORT" ;;
     esac
 }
@@ -246,7 +260,7 @@ inbound_all() {
 # save_stats WORKLOAD NAME: mxcached's counters right after a run, to see
 # what the chaser did (prefetch_hits: lookups it answered ahead of the MTA).
 save_stats() {
-    "$BUILD/mxcache-ctl" -s "$WORK/ctl.sock" --json stats >"$RESULTS/$1.$2-stats.json"
+    "$BUILD/mxcache-ctl" -s "${3:-$WORK/ctl.sock}" --json stats >"$RESULTS/$1.$2-stats.json"
 }
 
 qps() {
@@ -336,12 +350,8 @@ machine() {
     } >"$RESULTS/machine.txt"
 }
 
-main() {
-    local chase=0 r
-    mkdir -p "$RESULTS"
-    rm -f "$RESULTS"/*.json "$RESULTS"/*.png "$RESULTS"/table.* "$RESULTS"/machine.txt
-    has_chase_flag && chase=1
-
+# The authoritative hierarchy with N bench domains behind the delaying proxies.
+start_hierarchy() {
     "${PIN_CLIENT[@]}" "$ROOT/tests/testnet/testnet.sh" start "$NET" --nsd-port "$NSD_PORT" \
         --bench-domains "$DOMAINS" >&2
     # shellcheck source=/dev/null
@@ -353,6 +363,75 @@ main() {
     done
     start delayproxy "$WORK/delayproxy.log" 'delayproxy ready' \
         "${PIN_CLIENT[@]}" "$BUILD/delayproxy" --seed "$SEED" "${specs[@]}"
+}
+
+# --fleet: relay A cold, relay B on the same domains through Redis, unbound cold.
+main_fleet() {
+    command -v redis-server >/dev/null || die "--fleet needs redis-server (make deps)"
+    mkdir -p "$RESULTS"
+    rm -f "$RESULTS"/*.json "$RESULTS"/fleet-table.md
+    start_hierarchy
+    start redis "$WORK/redis.log" 'ready to accept connections' \
+        "${PIN_CLIENT[@]}" redis-server --port 0 --unixsocket "$WORK/redis.sock" \
+        --unixsocketperm 700 --save '' --appendonly no --dir "$WORK"
+    head -c 32 /dev/urandom | base64 >"$WORK/fleet.secret"
+    chmod 600 "$WORK/fleet.secret"
+    local fleet=(--redis "unix:$WORK/redis.sock" --redis-secret "$WORK/fleet.secret")
+    start_mxcached relay-a "${fleet[@]}"
+    start relay-b "$WORK/relay-b.log" 'mxcached ready' \
+        "${PIN_SERVER[@]}" "$BUILD/mxcached" -f -l "127.0.0.1@$MXC_B_PORT" --root-hints "$ROOT_HINTS" \
+        --trust-anchor "$TRUST_ANCHOR" -s "$WORK/ctl-b.sock" "${MXC_FLAGS[@]}" "${fleet[@]}"
+    start_unbound
+    mta fleet-cold relay-a
+    save_stats fleet-cold relay-a
+    # A's chaser may still be writing its last answers: let it finish.
+    until "$BUILD/mxcache-ctl" -s "$WORK/ctl.sock" --json stats |
+        /usr/bin/python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["upstream.distinct_in_flight"] != 0)'; do
+        sleep 0.05
+    done
+    save_stats fleet-before relay-b "$WORK/ctl-b.sock"
+    mta fleet-shared relay-b
+    save_stats fleet-shared relay-b "$WORK/ctl-b.sock"
+    mta fleet-cold unbound
+    for name in "${!PIDS[@]}"; do stop_process "$name"; done
+    machine
+    /usr/bin/python3 - "$RESULTS" <<'PY'
+import json, sys
+from pathlib import Path
+r = Path(sys.argv[1])
+j = lambda n: json.loads((r / n).read_text())
+a, b, u = j("fleet-cold.relay-a.json"), j("fleet-shared.relay-b.json"), j("fleet-cold.unbound.json")
+sb0, sb = j("fleet-before.relay-b-stats.json"), j("fleet-shared.relay-b-stats.json")
+rows = [
+    ("delivery p50 ms", a["total_ms"]["p50"], b["total_ms"]["p50"], u["total_ms"]["p50"]),
+    ("delivery p99 ms", a["total_ms"]["p99"], b["total_ms"]["p99"], u["total_ms"]["p99"]),
+    ("addresses p50 ms", a["addr_ms"]["p50"], b["addr_ms"]["p50"], u["addr_ms"]["p50"]),
+    ("lookups failed", a["failed"] + a["timeouts"], b["failed"] + b["timeouts"], u["failed"] + u["timeouts"]),
+]
+out = ["| MTA, %d domains | relay A cold | relay B via Redis | unbound cold |" % a["domains"],
+       "|---|---:|---:|---:|"]
+out += ["| %s | %s | %s | %s |" % row for row in rows]
+d = lambda k: sb[k] - sb0[k]
+out += ["", "| relay B | |", "|---|---:|",
+        "| recursions (upstream.queries) | %d |" % d("upstream.queries"),
+        "| Redis hits (l2.hits) | %d |" % d("l2.hits"),
+        "| Redis misses, timeouts, rejected | %d, %d, %d |" % (d("l2.misses"), d("l2.timeouts"), d("l2.rejected")),
+        "| GET round trip p50 / p99 / mean us | %d / %d / %d |" % (sb["latency_l2_us.p50"], sb["latency_l2_us.p99"], sb["latency_l2_us.mean"]),
+        "| lookup answered from Redis, client-facing p50 / p99 / mean us | %d / %d / %d |"
+        % (sb["latency_miss_us.p50"], sb["latency_miss_us.p99"], sb["latency_miss_us.mean"])]
+text = "\n".join(out) + "\n"
+(r / "fleet-table.md").write_text(text)
+print(text)
+PY
+}
+
+main() {
+    local chase=0 r
+    mkdir -p "$RESULTS"
+    rm -f "$RESULTS"/*.json "$RESULTS"/*.png "$RESULTS"/table.* "$RESULTS"/machine.txt
+    has_chase_flag && chase=1
+
+    start_hierarchy
 
     # How long one authoritative round trip takes through the proxies.
     "${PIN_CLIENT[@]}" "$BUILD/mxbench" -s "$MAIL_SERVER" --mode qps -c 10 -d 2 --json "$BENCH_QUERIES_FILE" \
@@ -407,4 +486,8 @@ main() {
     /usr/bin/python3 "$ROOT/bench/table.py" "$RESULTS"
 }
 
-main
+if ((FLEET)); then
+    main_fleet
+else
+    main
+fi

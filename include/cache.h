@@ -105,6 +105,8 @@ const struct cache_answer *cache_lookup_stale(const struct cache *c, const struc
 /* Keeps expired entries this much longer for cache_lookup_stale (0: off).
  * cache_lookup still never returns them. */
 void cache_set_stale(struct cache *c, uint32_t stale_seconds);
+/* That window in seconds (0: off). */
+uint32_t cache_stale(const struct cache *c);
 
 /* Changes the byte bound, evicting least recently used entries to fit. */
 void cache_set_max_bytes(struct cache *c, size_t max_bytes);

@@ -14,6 +14,7 @@
 #include "budget.h"
 #include "chaser.h"
 #include "config_parse.h"
+#include "l2.h"
 #include "listen_tcp.h"
 #include "query.h"
 #include "sock.h"
@@ -41,8 +42,9 @@ struct config {
 	struct listen_tcp_options tcp;
 	struct chaser_options chaser;
 	struct budget_options budget;
-	int chase_tlsa;	   /* -1: auto, on when validating */
-	bool log_servfail; /* explain each SERVFAIL in the log */
+	struct l2_options l2; /* the shared tier: off without l2.addr */
+	int chase_tlsa;	      /* -1: auto, on when validating */
+	bool log_servfail;    /* explain each SERVFAIL in the log */
 	bool foreground;
 	int verbose;
 };

@@ -19,6 +19,7 @@ struct ev_loop;
 struct cache;
 struct stats;
 struct upstream;
+struct l2;
 struct query_engine;
 struct chaser;
 struct control;
@@ -28,7 +29,8 @@ struct control_ctx {
 	struct ev_loop *loop;
 	struct stats *stats;
 	struct cache *cache;
-	const struct upstream *up;
+	struct upstream *up;
+	struct l2 *l2; /* NULL without --redis: its stats are zeros */
 	struct query_engine *qe;
 	struct chaser *chaser; /* NULL: no chaser counters */
 	uint64_t started_us;

@@ -10,6 +10,8 @@
  * it is waiting on. The contract every implementation keeps: cb runs
  * later, on the loop thread, exactly once, unless cancel came first;
  * never from within resolve (a tier with the answer at hand defers it).
+ * A tier that keeps answers implements store: the engine shows it every
+ * answer it caches that recursion (not a tier) produced.
  */
 #ifndef MXCACHE_RESOLVER_H
 #define MXCACHE_RESOLVER_H
@@ -32,6 +34,7 @@ struct resolver_question {
 	uint16_t qclass;
 	uint8_t flags; /* CACHE_KEY_*: what the clients asked for (DO, CD) */
 	enum resolver_lane lane;
+	bool refresh; /* the cache's entry is near expiry: only a fresher answer helps */
 };
 
 struct resolver_result {
@@ -42,6 +45,7 @@ struct resolver_result {
 	bool bogus;
 	const char *why_bogus;
 	enum resolver_lane lane; /* the lane that answered */
+	bool cached;		 /* a cache tier answered, not recursion */
 };
 
 typedef void (*resolver_cb)(void *arg, const struct resolver_result *res);
@@ -55,6 +59,10 @@ struct resolver_ops {
 					resolver_cb cb, void *arg);
 	/* Forgets a lookup: its cb will not run. NULL is a no-op. */
 	void (*cancel)(struct resolver *r, struct resolver_req *req);
+	/* Optional: the engine cached pkt (stored form) for ttl seconds and
+	 * keeps it linger seconds longer for serve-stale; secure: validated. */
+	void (*store)(struct resolver *r, const struct resolver_question *q, const uint8_t *pkt,
+		      size_t len, uint32_t ttl, uint32_t linger, bool secure);
 };
 
 /* Embedded first in each implementation's own struct. */
@@ -72,6 +80,14 @@ static inline void
 resolver_cancel(struct resolver *r, struct resolver_req *req)
 {
 	r->ops->cancel(r, req);
+}
+
+static inline void
+resolver_store(struct resolver *r, const struct resolver_question *q, const uint8_t *pkt,
+	       size_t len, uint32_t ttl, uint32_t linger, bool secure)
+{
+	if (r->ops->store)
+		r->ops->store(r, q, pkt, len, ttl, linger, secure);
 }
 
 #endif

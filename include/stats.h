@@ -74,7 +74,6 @@ struct stats {
 	uint64_t refreshes;	/* background lookups for entries near expiry */
 	uint64_t prefetch_hits; /* client queries answered from a prefetched entry */
 	/* query and inflight: the lookups behind the answers */
-	uint64_t upstream_queries;
 	uint64_t upstream_failures;
 	uint64_t upstream_timeouts;
 	uint64_t upstream_bogus;

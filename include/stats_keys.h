@@ -17,22 +17,27 @@
 
 #include "cache.h"
 #include "chaser.h"
+#include "l2.h"
 #include "stats.h"
 
-/* What the daemon knows only at the moment it is asked. */
+/* What the daemon reads from its modules at the moment it is asked. */
 struct stats_gauges {
+	uint64_t upstream_queries;   /* a counter upstream keeps */
 	uint64_t upstream_in_flight; /* lookups libunbound holds */
 	uint64_t distinct_in_flight; /* entries of the in-flight table */
 	uint64_t uptime_s;
+	uint64_t l2_up;	     /* 1 while the connection to Redis is up */
+	uint64_t l2_read_up; /* the same for the --redis-read replica */
 };
 
 /* Everything the table points into: one worker's counters (summable,
- * see stats_sum), the counters the cache and the chaser keep, and the
- * gauges. */
+ * see stats_sum), the counters the cache, the chaser and the shared tier
+ * keep, and the gauges. */
 struct stats_view {
 	struct stats counters;
 	struct cache_stats cache;
 	struct chaser_counters chaser[CHASER_RULES];
+	struct l2_stats l2;
 	struct stats_gauges gauges;
 };
 

@@ -56,5 +56,9 @@ const char *upstream_anchor(const struct upstream *up);
 struct resolver *upstream_resolver(struct upstream *up);
 
 size_t upstream_in_flight(const struct upstream *up);
+/* Lookups the engine has started in recursion (a tier in front answers
+ * some itself: those are not counted); priming is not. */
+uint64_t upstream_queries(const struct upstream *up);
+void upstream_reset_stats(struct upstream *up);
 
 #endif

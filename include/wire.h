@@ -218,6 +218,13 @@ struct wire_mx {
 size_t wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_len,
 		    struct wire_mx *out, size_t max);
 
+/* An answer in the cache's stored form for the question name/qtype/qclass:
+ * a standard response to that very question that walks to its last byte,
+ * rcode NOERROR or NXDOMAIN, no OPT. NULL if so, else what is wrong;
+ * *negative: NXDOMAIN or an empty answer section. */
+const char *wire_check_stored(const uint8_t *msg, size_t len, const uint8_t *name, size_t name_len,
+			      uint16_t qtype, uint16_t qclass, bool *negative);
+
 static inline uint16_t
 wire_get16(const uint8_t *p)
 {
@@ -244,6 +251,19 @@ wire_put32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+}
+
+static inline uint64_t
+wire_get64(const uint8_t *p)
+{
+	return ((uint64_t)wire_get32(p) << 32) | wire_get32(p + 4);
+}
+
+static inline void
+wire_put64(uint8_t *p, uint64_t v)
+{
+	wire_put32(p, (uint32_t)(v >> 32));
+	wire_put32(p + 4, (uint32_t)v);
 }
 
 #endif

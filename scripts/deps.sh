@@ -15,6 +15,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
 	build-essential pkg-config
 	libunbound-dev libev-dev libjansson-dev libpsl-dev publicsuffix
+	libhiredis-dev libssl-dev # the shared tier (--redis): client and HMAC
 )
 PACKAGES=(
 	"${BUILD_PACKAGES[@]}" libcmocka-dev
@@ -24,6 +25,7 @@ PACKAGES=(
 	mandoc                   # make lint, tests/integration/test_manpages.py
 	clang libclang-rt-14-dev # make fuzz: libFuzzer and the sanitizer runtimes
 	dnsperf gnuplot-nox      # bench/compare.sh
+	redis-server             # tests/integration/test_l2.py, make demo, compare.sh --fleet
 )
 
 missing_of() {

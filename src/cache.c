@@ -175,6 +175,12 @@ cache_lookup_stale(const struct cache *c, const struct cache_key *key, uint64_t 
 	return cache_get(c, key, now_ms, c->stale_ms);
 }
 
+uint32_t
+cache_stale(const struct cache *c)
+{
+	return (uint32_t)(c->stale_ms / 1000u);
+}
+
 void
 cache_set_stale(struct cache *c, uint32_t stale_seconds)
 {

@@ -16,7 +16,7 @@
 #endif
 
 /* Where the help text starts: "  -x, " and the widest "--name METAVAR". */
-#define CONFIG_HELP_COLUMN 34
+#define CONFIG_HELP_COLUMN 36
 
 static bool set_listen(struct config *cfg, const char *arg, char *err, size_t errlen);
 static bool set_chase_tlsa(struct config *cfg, const char *arg, char *err, size_t errlen);
@@ -121,6 +121,15 @@ static const struct config_opt config_opts[] = {
      .def = "0", .reload = true, .help = "UDP queries per second per client, then drop, 0: off"},
     {"cache-file", 0, .metavar = "PATH", CONFIG_TYPED(CONFIG_T_STRING, cache_file),
      .help = "save the cache here on shutdown, load it on start"},
+    {"redis", 0, .metavar = "ADDR[@PORT]|unix:PATH", CONFIG_TYPED(CONFIG_T_STRING, l2.addr),
+     .reload = true, .help = "share the cache with a fleet through this Redis (port 6379; off)"},
+    {"redis-read", 0, .metavar = "ADDR[@PORT]|unix:PATH",
+     CONFIG_TYPED(CONFIG_T_STRING, l2.read_addr), .reload = true,
+     .help = "read from this Redis replica, write to --redis"},
+    {"redis-secret", 0, .metavar = "FILE", CONFIG_TYPED(CONFIG_T_STRING, l2.secret_file),
+     .help = "the fleet's shared secret (mode 0600): keys names, MACs values"},
+    {"redis-timeout", 0, .metavar = "MS", CONFIG_UINT(l2.timeout_ms, 1, 10000, 0, "ms"),
+     .def = "20", .reload = true, .help = "wait this long for Redis, then recurse"},
     {"user", 'u', .metavar = "NAME", CONFIG_TYPED(CONFIG_T_STRING, user),
      .help = "drop root for this user once the sockets are bound"},
     {"control", 's', .metavar = "PATH", CONFIG_TYPED(CONFIG_T_STRING, control_path),
@@ -437,5 +446,8 @@ config_free(struct config *cfg)
 	free(cfg->control_path);
 	free(cfg->user);
 	free(cfg->cache_file);
+	free(cfg->l2.addr);
+	free(cfg->l2.read_addr);
+	free(cfg->l2.secret_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

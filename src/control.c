@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "chaser.h"
 #include "clock.h"
+#include "l2.h"
 #include "query.h"
 #include "route.h"
 #include "spfcheck.h"
@@ -170,9 +171,13 @@ control_stats_view(const struct control_ctx *ctx, struct stats_view *v)
 		chaser_get_stats(ctx->chaser, v->chaser);
 	else
 		memset(v->chaser, 0, sizeof(v->chaser));
+	v->gauges.upstream_queries = upstream_queries(ctx->up);
 	v->gauges.upstream_in_flight = upstream_in_flight(ctx->up);
 	v->gauges.distinct_in_flight = query_inflight(ctx->qe);
 	v->gauges.uptime_s = (clock_us() - ctx->started_us) / 1000000u;
+	l2_get_stats(ctx->l2, &v->l2);
+	v->gauges.l2_up = l2_up(ctx->l2, false);
+	v->gauges.l2_read_up = l2_up(ctx->l2, true);
 }
 
 static json_t *
@@ -200,6 +205,9 @@ cmd_stats_reset(const struct control_ctx *ctx, const json_t *req)
 {
 	(void)req;
 	memset(ctx->stats, 0, sizeof(*ctx->stats));
+	l2_stats_reset(ctx->l2);
+	if (ctx->up)
+		upstream_reset_stats(ctx->up);
 	cache_reset_stats(ctx->cache);
 	if (ctx->chaser)
 		chaser_reset_stats(ctx->chaser);

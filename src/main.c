@@ -2,14 +2,15 @@
  * mxcached: wires the modules together and runs the loop.
  *
  *   listen_udp/listen_tcp -> query (acl, ratelimit, cache, inflight) -> reply -> client
- *                                  `-> resolver: upstream (libunbound)
+ *                                  `-> resolver: [l2 (Redis) ->] upstream (libunbound)
  *                                  `-> chaser (MX, PTR, SPF answers) -> query_prefetch
  *   control (JSON socket) -> stats, cache, route
  *
  * Signals: TERM/INT stop reading queries, let the lookups in flight finish
  * (clients' and the chaser's, at most one query timeout), save the cache
  * file, exit 0; a second one exits at once. HUP reloads the allow list, cache limits, TTL clamps,
- * stale and rate limit settings from the same command line and config file.
+ * stale and rate limit settings and the Redis addresses from the same command line and config
+ * file.
  */
 #include <errno.h>
 #include <ev.h>
@@ -29,6 +30,7 @@
 #include "config.h"
 #include "control.h"
 #include "listen_tcp.h"
+#include "l2.h"
 #include "listen_udp.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,6 +58,7 @@ struct mxcached {
 	struct budget *budget;
 	struct cache *cache;
 	struct upstream *up;
+	struct l2 *l2; /* NULL without --redis */
 	struct query_engine *qe;
 	struct chaser *chaser;
 	struct control_ctx cctx; /* what the control socket and the status line read */
@@ -68,6 +71,7 @@ struct mxcached {
 	struct listen_tcp **tcp;
 	uint64_t anchor_id; /* persist_anchor_id of the trust anchor in force */
 	bool anchor_known;
+	bool validating; /* anchor known and not "none" */
 	bool draining;
 	uint64_t drain_deadline_ms;
 	ev_timer sweep;
@@ -83,6 +87,7 @@ static void mxcached_start(struct mxcached *d);
 static void mxcached_status(void *arg, char *buf, size_t len);
 static void mxcached_listen(struct mxcached *d);
 static void mxcached_load_cache(struct mxcached *d);
+static struct resolver *mxcached_resolver(struct mxcached *d);
 static void mxcached_check_cache_dir(const struct mxcached *d);
 static void mxcached_save_cache(struct mxcached *d);
 static void mxcached_apply(struct mxcached *d, const struct config *cfg);
@@ -175,6 +180,10 @@ mxcached_apply(struct mxcached *d, const struct config *cfg)
 	query_set_ratelimit(d->qe, cfg->ratelimit ? d->rl : NULL);
 	budget_set_options(d->budget, &cfg->budget);
 	d->servfail.enabled = cfg->log_servfail;
+	if (d->l2)
+		l2_set_options(d->l2, &cfg->l2);
+	else if (cfg->l2.addr)
+		log_warn("reload: --redis %s takes effect on restart", cfg->l2.addr);
 }
 
 static void
@@ -209,7 +218,8 @@ mxcached_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	config_free(&d->cfg);
 	d->cfg = next;
 	log_info("reloaded: %zu allowed networks, cache %zu bytes, serve-stale %s, ratelimit %u "
-		 "(listeners, upstream, control socket, cache file and user change on restart)",
+		 "(listeners, upstream, control socket, cache file, user and --redis-secret change "
+		 "on restart)",
 		 d->cfg.nallow, d->cfg.cache_size, d->cfg.query.serve_stale ? "on" : "off",
 		 d->cfg.ratelimit);
 	(void)notify_send(d->notify, "READY=1");
@@ -247,12 +257,10 @@ mxcached_load_cache(struct mxcached *d)
 
 	if (!d->cfg.cache_file)
 		return;
-	d->anchor_known =
-	    persist_anchor_id(upstream_anchor(d->up), &d->anchor_id, err, sizeof(err));
 	if (!d->anchor_known)
-		log_warn("cache file: %s; secure status is not restored", err);
+		log_warn("cache file: secure status is not restored (trust anchor unknown)");
 	policy.anchor_id = d->anchor_id;
-	policy.validating = d->anchor_known && strcmp(upstream_anchor(d->up), "none") != 0;
+	policy.validating = d->validating;
 	if (d->cfg.user && !proc_lookup_user(d->cfg.user, &policy.owner, &gid, err, sizeof(err)))
 		log_fatal("%s", err);
 	switch (persist_load(d->cache, d->cfg.cache_file, &policy, clock_us() / 1000u,
@@ -301,6 +309,27 @@ mxcached_save_cache(struct mxcached *d)
 		log_error("cache file: %s", err);
 }
 
+/* What the engine asks: upstream, behind the shared tier with --redis.
+ * Both the cache file and the tier trust a secure status only under the
+ * trust anchor it was validated with. */
+static struct resolver *
+mxcached_resolver(struct mxcached *d)
+{
+	char err[512];
+
+	d->anchor_known =
+	    persist_anchor_id(upstream_anchor(d->up), &d->anchor_id, err, sizeof(err));
+	if (!d->anchor_known && (d->cfg.cache_file || d->cfg.l2.addr))
+		log_warn("%s", err);
+	d->validating = d->anchor_known && strcmp(upstream_anchor(d->up), "none") != 0;
+	if (!d->cfg.l2.addr)
+		return upstream_resolver(d->up);
+	if (!(d->l2 = l2_new(d->loop, &d->cfg.l2, upstream_resolver(d->up), d->anchor_id,
+			     d->validating, err, sizeof(err))))
+		log_fatal("%s", err);
+	return l2_resolver(d->l2);
+}
+
 static void
 mxcached_setup(struct mxcached *d)
 {
@@ -317,7 +346,7 @@ mxcached_setup(struct mxcached *d)
 		log_fatal("out of memory");
 	if (!(d->up = upstream_new(d->loop, &d->cfg.upstream, err, sizeof(err))))
 		log_fatal("%s", err);
-	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, upstream_resolver(d->up), d->acl,
+	if (!(d->qe = query_new(d->loop, &d->cfg.query, d->cache, mxcached_resolver(d), d->acl,
 				&d->stats)))
 		log_fatal("out of memory");
 	/* Every lookup in flight pins at most one zone; a second's worth of
@@ -344,6 +373,7 @@ mxcached_setup(struct mxcached *d)
 				       .stats = &d->stats,
 				       .cache = d->cache,
 				       .up = d->up,
+				       .l2 = d->l2,
 				       .qe = d->qe,
 				       .chaser = d->chaser,
 				       .started_us = clock_us()};
@@ -431,6 +461,7 @@ mxcached_teardown(struct mxcached *d)
 	notify_free(d->notify);
 	query_free(d->qe);
 	chaser_free(d->chaser);
+	l2_free(d->l2);
 	for (size_t i = 0; i < d->nlisten; i++) {
 		listen_udp_free(d->udp[i]);
 		listen_tcp_free(d->tcp[i]);

@@ -67,30 +67,13 @@ static const struct {
     {S_IFSOCK, "a socket"},	  {S_IFCHR, "a character device"}, {S_IFBLK, "a block device"},
 };
 
-static void persist_put64(uint8_t *p, uint64_t v);
-static uint64_t persist_get64(const uint8_t *p);
 static bool persist_regular(const char *path, const struct stat *st, char *err, size_t errlen);
 static bool persist_write_entry(const struct cache_entry_info *info, void *arg);
 static void persist_header(uint8_t *h, uint64_t wall_ms, uint32_t count, uint64_t anchor_id);
 static void persist_sync_dir(const char *path);
 static const char *persist_read_record(FILE *f, uint8_t *rec, size_t *len);
-static const char *persist_check_message(const uint8_t *msg, size_t len,
-					 const struct cache_key *key, bool *negative);
 static void persist_cap_ttls(uint8_t *msg, size_t len, uint32_t cap, uint32_t age);
 static const char *persist_insert(struct persist_loader *l, size_t len);
-
-static void
-persist_put64(uint8_t *p, uint64_t v)
-{
-	wire_put32(p, (uint32_t)(v >> 32));
-	wire_put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-persist_get64(const uint8_t *p)
-{
-	return ((uint64_t)wire_get32(p) << 32) | wire_get32(p + 4);
-}
 
 /* A cache file must be a plain file: a symbolic link could point the
  * daemon's root-time read or its later write anywhere. */
@@ -174,7 +157,7 @@ persist_write_entry(const struct cache_entry_info *info, void *arg)
 	wire_put32(p + 10, (uint32_t)(a->expires_ms - w->now_ms));
 	p[14] = 0; /* reserved */
 	memcpy(p + PERSIST_FIXED, a->wire, a->len);
-	persist_put64(w->rec + 2 + rlen, siphash24(persist_key, w->rec + 2, rlen));
+	wire_put64(w->rec + 2 + rlen, siphash24(persist_key, w->rec + 2, rlen));
 	if (fwrite(w->rec, 1, 2 + rlen + 8, w->f) != 2 + rlen + 8)
 		w->failed = true;
 	w->count++;
@@ -185,10 +168,10 @@ static void
 persist_header(uint8_t *h, uint64_t wall_ms, uint32_t count, uint64_t anchor_id)
 {
 	memcpy(h, persist_magic, sizeof(persist_magic));
-	persist_put64(h + 8, wall_ms);
+	wire_put64(h + 8, wall_ms);
 	wire_put32(h + 16, count);
-	persist_put64(h + 20, anchor_id);
-	persist_put64(h + 28, siphash24(persist_key, h, PERSIST_HEADER_SUMMED));
+	wire_put64(h + 20, anchor_id);
+	wire_put64(h + 28, siphash24(persist_key, h, PERSIST_HEADER_SUMMED));
 }
 
 /* The rename is only durable once the directory is on disk; a file system
@@ -289,43 +272,8 @@ persist_read_record(FILE *f, uint8_t *rec, size_t *len)
 		return "too short";
 	if (fread(rec, 1, *len, f) != *len || fread(sum, 1, sizeof(sum), f) != sizeof(sum))
 		return "cut short";
-	if (persist_get64(sum) != siphash24(persist_key, rec, *len))
+	if (wire_get64(sum) != siphash24(persist_key, rec, *len))
 		return "checksum mismatch";
-	return NULL;
-}
-
-/* The stored answer must be what the cache itself would have stored for
- * key: a response to that very question that walks to its last byte, with
- * an rcode the cache keeps and no OPT (stored answers carry none). */
-static const char *
-persist_check_message(const uint8_t *msg, size_t len, const struct cache_key *key, bool *negative)
-{
-	struct wire_iter it;
-	struct wire_rr rr;
-	uint8_t qname[WIRE_MAX_NAME];
-	size_t off = WIRE_HEADER_LEN, qlen;
-	uint16_t flags;
-	unsigned rcode;
-	int r;
-
-	if (!wire_iter_init(&it, msg, len) || wire_get16(msg + 4) != 1)
-		return "answer without exactly one well-formed question";
-	flags = wire_get16(msg + 2);
-	if (!(flags & WIRE_QR) || WIRE_OPCODE(flags) != 0)
-		return "answer is not a standard response";
-	qlen = wire_name_read(msg, len, &off, qname);
-	if (!qlen || !wire_name_equal(qname, qlen, key->name, key->name_len) ||
-	    wire_get16(msg + off) != key->qtype || wire_get16(msg + off + 2) != key->qclass)
-		return "answer's question is not its key";
-	rcode = WIRE_RCODE(flags);
-	if (rcode != WIRE_NOERROR && rcode != WIRE_NXDOMAIN)
-		return "answer has an rcode the cache never keeps";
-	while ((r = wire_iter_next(&it, &rr)) == 1)
-		if (rr.type == WIRE_T_OPT)
-			return "answer holds an OPT record";
-	if (r != 0 || it.off != len)
-		return "answer's records are malformed";
-	*negative = rcode == WIRE_NXDOMAIN || wire_get16(msg + 6) == 0;
 	return NULL;
 }
 
@@ -371,7 +319,8 @@ persist_insert(struct persist_loader *l, size_t len)
 		return "unknown flags";
 	alen = len - 1 - nlen - PERSIST_FIXED;
 	memcpy(l->msg, fixed + PERSIST_FIXED, alen);
-	if ((why = persist_check_message(l->msg, alen, &key, &negative)))
+	if ((why = wire_check_stored(l->msg, alen, key.name, key.name_len, key.qtype, key.qclass,
+				     &negative)))
 		return why;
 
 	uint64_t age = wire_get32(fixed + 6), life = age + wire_get32(fixed + 10);
@@ -412,11 +361,11 @@ persist_read(struct cache *c, FILE *f, const struct persist_policy *policy, uint
 		snprintf(err, errlen, "not a cache file of this version");
 		goto fail;
 	}
-	if (persist_get64(header + 28) != siphash24(persist_key, header, PERSIST_HEADER_SUMMED)) {
+	if (wire_get64(header + 28) != siphash24(persist_key, header, PERSIST_HEADER_SUMMED)) {
 		snprintf(err, errlen, "header checksum mismatch");
 		goto fail;
 	}
-	saved_ms = persist_get64(header + 8);
+	saved_ms = wire_get64(header + 8);
 	if (saved_ms > wall_ms + PERSIST_CLOCK_SKEW_MS) {
 		snprintf(err, errlen, "saved %llu s in the future",
 			 (unsigned long long)((saved_ms - wall_ms) / 1000u));
@@ -434,7 +383,7 @@ persist_read(struct cache *c, FILE *f, const struct persist_policy *policy, uint
 	l->elapsed_ms = wall_ms > saved_ms ? wall_ms - saved_ms : 0;
 	/* Validated answers stay validated only under the anchor that
 	 * validated them; without one, nothing is secure. */
-	l->keep_secure = policy->validating && persist_get64(header + 20) == policy->anchor_id;
+	l->keep_secure = policy->validating && wire_get64(header + 20) == policy->anchor_id;
 	for (; i < count; i++) {
 		if ((why = persist_read_record(f, l->rec, &len)) ||
 		    (why = persist_insert(l, len))) {

@@ -385,12 +385,12 @@ query_start(struct query_engine *qe, const struct cache_key *key, const struct c
 				       .qtype = key->qtype,
 				       .qclass = key->qclass,
 				       .flags = key->flags,
-				       .lane = lane};
+				       .lane = lane,
+				       .refresh = origin == QUERY_REFRESH};
 	if (!(f->req = resolver_resolve(qe->res, &rq, query_resolved, f))) {
 		inflight_remove(f, now_us / 1000u);
 		return NULL;
 	}
-	qe->stats->upstream_queries++;
 	return f;
 }
 
@@ -540,7 +540,8 @@ query_resolved(void *arg, const struct resolver_result *res)
 	size_t len = 0;
 
 	f->req = NULL;
-	stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
+	if (!res->cached)
+		stats_hist_add(&qe->stats->latency_upstream, clock_us() - f->started_us);
 	if (res->ok && (!res->bogus || cd))
 		len = query_prepare(qe, f, res);
 	bool secure = res->ok && res->secure && !res->bogus;
@@ -646,7 +647,16 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 	if (res->lane == RESOLVER_SPARE)
 		aflags |= CACHE_ANSWER_SPARE;
 	aflags |= CACHE_ANSWER_TAG(f->tag);
-	if (ttl > 0)
-		cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms());
+	if (ttl > 0 && cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms()) &&
+	    !res->cached && !res->bogus) {
+		struct resolver_question rq = {.name = f->name,
+					       .name_len = f->key.name_len,
+					       .qtype = f->key.qtype,
+					       .qclass = f->key.qclass,
+					       .flags = f->key.flags,
+					       .lane = f->lane};
+		resolver_store(qe->res, &rq, p, len, ttl, cache_stale(qe->cache),
+			       (aflags & CACHE_ANSWER_SECURE) != 0);
+	}
 	return len;
 }

@@ -10,6 +10,7 @@
 
 #define C(field) offsetof(struct stats_view, counters.field)
 #define K(field) offsetof(struct stats_view, cache.field)
+#define L(field) offsetof(struct stats_view, l2.field)
 #define G(field) offsetof(struct stats_view, gauges.field)
 
 #define COUNTER(name, at, line, label, help) {name, STATS_COUNTER, at, line, label, help},
@@ -54,7 +55,7 @@ const struct stats_key stats_keys[] =
     COUNTER("cache.expired", K(expired), "lifetimes", "expired", "Entries removed past their lifetime (and stale window).")
     COUNTER("cache.refreshes", C(refreshes), "lifetimes", "refreshes", "Background lookups of entries in use near expiry.")
     COUNTER("cache.stale_served", C(stale_served), "lifetimes", "stale", "Answers served from expired entries (RFC 8767).")
-    COUNTER("upstream.queries", C(upstream_queries), "upstream", "queries", "Lookups started in recursion.")
+    COUNTER("upstream.queries", G(upstream_queries), "upstream", "queries", "Lookups started in recursion.")
     COUNTER("upstream.failures", C(upstream_failures), "upstream", "failures", "Lookups recursion answered without a usable answer.")
     COUNTER("upstream.timeouts", C(upstream_timeouts), "upstream", "timeouts", "Lookups that passed --query-timeout.")
     COUNTER("upstream.bogus", C(upstream_bogus), "upstream", "bogus", "Answers that failed DNSSEC validation.")
@@ -89,12 +90,22 @@ const struct stats_key stats_keys[] =
     CHASER_ROWS(PTR, "ptr", "chasers", "PTR answers")
     CHASER_ROWS(SPF, "spf", "chasers", "SPF records")
     CHASER_ROWS(DMARC, "dmarc", "chasers", "SPF records of a domain")
+    GAUGE("l2.up", G(l2_up), "shared (l2)", "up", "1 while the connection to Redis (--redis) is up.")
+    GAUGE("l2.read_up", G(l2_read_up), NULL, NULL, "1 while the connection to the --redis-read replica is up.")
+    COUNTER("l2.hits", L(hits), "shared (l2)", "hits", "Lookups answered from Redis, verified.")
+    COUNTER("l2.misses", L(misses), "shared (l2)", "misses", "Lookups Redis did not answer: absent, expired, or not asked (requests at their bound).")
+    COUNTER("l2.stores", L(stores), "shared (l2)", "stores", "Answers written to Redis.")
+    COUNTER("l2.errors", L(errors), "shared (l2)", "errors", "Redis error replies and lost connections.")
+    COUNTER("l2.timeouts", L(timeouts), "shared (l2)", "timeouts", "Lookups that went on to recursion after --redis-timeout.")
+    COUNTER("l2.rejected", L(rejected), "shared (l2)", "rejected", "Values from Redis that failed verification (deleted).")
+    COUNTER("l2.dropped", L(dropped), "shared (l2)", "dropped", "Writes not sent: Redis down or slow, or the value too large.")
     STATS_SERVFAILS(SERVFAIL_ROW)
     GAUGE("uptime_s", G(uptime_s), NULL, NULL, "Seconds since mxcached started.")
     HIST("latency_us", C(latency), "all", "Client-facing DNS latency, every answered query.")
     HIST("latency_hit_us", C(latency_hit), "cache hit", "Client-facing DNS latency of answers from the cache.")
     HIST("latency_miss_us", C(latency_miss), "cache miss", "Client-facing DNS latency of answers after a lookup.")
     HIST("latency_upstream_us", C(latency_upstream), "upstream", "Duration of one lookup in recursion.")
+    HIST("latency_l2_us", L(latency), "redis (l2)", "Duration of one GET to Redis, sent to reply.")
 	/* clang-format on */
 };
 const size_t stats_nkeys = sizeof(stats_keys) / sizeof(stats_keys[0]);

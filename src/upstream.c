@@ -26,6 +26,7 @@ struct upstream {
 	struct upstream_ctx lanes[RESOLVER_LANES];
 	struct ev_loop *loop;
 	size_t in_flight;
+	uint64_t queries; /* lookups the engine started here ("upstream.queries") */
 	char *anchor;
 };
 
@@ -366,6 +367,18 @@ upstream_in_flight(const struct upstream *up)
 	return up->in_flight;
 }
 
+uint64_t
+upstream_queries(const struct upstream *up)
+{
+	return up->queries;
+}
+
+void
+upstream_reset_stats(struct upstream *up)
+{
+	up->queries = 0;
+}
+
 static void
 upstream_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -440,12 +453,15 @@ static struct resolver_req *
 upstream_ops_resolve(struct resolver *r, const struct resolver_question *q, resolver_cb cb,
 		     void *arg)
 {
+	struct upstream *up = (struct upstream *)r;
+	struct upstream_req *req;
 	char text[WIRE_NAME_TEXT_MAX];
 
-	if (!wire_name_to_text(q->name, q->name_len, text, sizeof(text)))
+	if (!wire_name_to_text(q->name, q->name_len, text, sizeof(text)) ||
+	    !(req = upstream_resolve(up, q->lane, text, q->qtype, q->qclass, cb, arg)))
 		return NULL;
-	return (struct resolver_req *)upstream_resolve((struct upstream *)r, q->lane, text,
-						       q->qtype, q->qclass, cb, arg);
+	up->queries++;
+	return (struct resolver_req *)req;
 }
 
 static void

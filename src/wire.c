@@ -685,3 +685,36 @@ wire_mx_list(const uint8_t *pkt, size_t len, const uint8_t *owner, size_t owner_
 	}
 	return total;
 }
+
+const char *
+wire_check_stored(const uint8_t *msg, size_t len, const uint8_t *name, size_t name_len,
+		  uint16_t qtype, uint16_t qclass, bool *negative)
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+	uint8_t qname[WIRE_MAX_NAME];
+	size_t off = WIRE_HEADER_LEN, qlen;
+	uint16_t flags;
+	unsigned rcode;
+	int r;
+
+	if (!wire_iter_init(&it, msg, len) || wire_get16(msg + 4) != 1)
+		return "answer without exactly one well-formed question";
+	flags = wire_get16(msg + 2);
+	if (!(flags & WIRE_QR) || WIRE_OPCODE(flags) != 0)
+		return "answer is not a standard response";
+	qlen = wire_name_read(msg, len, &off, qname);
+	if (!qlen || !wire_name_equal(qname, qlen, name, name_len) ||
+	    wire_get16(msg + off) != qtype || wire_get16(msg + off + 2) != qclass)
+		return "answer's question is not its key";
+	rcode = WIRE_RCODE(flags);
+	if (rcode != WIRE_NOERROR && rcode != WIRE_NXDOMAIN)
+		return "answer has an rcode the cache never keeps";
+	while ((r = wire_iter_next(&it, &rr)) == 1)
+		if (rr.type == WIRE_T_OPT)
+			return "answer holds an OPT record";
+	if (r != 0 || it.off != len)
+		return "answer's records are malformed";
+	*negative = rcode == WIRE_NXDOMAIN || wire_get16(msg + 6) == 0;
+	return NULL;
+}

@@ -53,6 +53,15 @@ PROMISED_STATS_KEYS = (
         "latency_us.p50",
         "latency_us.p90",
         "latency_us.p99",
+        "l2.hits",
+        "l2.misses",
+        "l2.stores",
+        "l2.errors",
+        "l2.timeouts",
+        "l2.rejected",
+        "l2.up",
+        "latency_l2_us.p50",
+        "latency_l2_us.p99",
     ]
 )
 

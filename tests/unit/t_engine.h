@@ -46,6 +46,7 @@ struct t_req {
 	uint16_t qtype;
 	uint8_t flags;
 	enum resolver_lane lane;
+	bool refresh;
 	resolver_cb cb;
 	void *arg;
 	bool live;
@@ -71,6 +72,7 @@ t_fake_resolve(struct resolver *r, const struct resolver_question *q, resolver_c
 	req->qtype = q->qtype;
 	req->flags = q->flags;
 	req->lane = q->lane;
+	req->refresh = q->refresh;
 	req->cb = cb;
 	req->arg = arg;
 	req->live = true;

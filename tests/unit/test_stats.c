@@ -472,7 +472,7 @@ json_counters_map_to_fields(void **state)
 	} map[] = {
 	    {"queries.dropped", &st->dropped},
 	    {"queries.refused", &st->refused},
-	    {"upstream.queries", &st->upstream_queries},
+	    {"upstream.queries", &t->v.gauges.upstream_queries},
 	    {"upstream.failures", &st->upstream_failures},
 	    {"upstream.timeouts", &st->upstream_timeouts},
 	    {"upstream.bogus", &st->upstream_bogus},

@@ -26,7 +26,7 @@ t_answered(struct t_env *t, const char *qname, const struct t_dns_msg *m, bool s
 				.qtype = WIRE_T_MX,
 				.qclass = WIRE_CLASS_IN};
 
-	chaser_answered(t->chaser, &key, m->b, m->len, secure);
+	chaser_answered(t->chaser, &key, m->b, m->len, secure, 0);
 }
 
 static void
@@ -93,7 +93,7 @@ test_disabled_or_not_mx(void **state)
 			      .name_len = t_dns_name("example.com", name),
 			      .qtype = WIRE_T_A,
 			      .qclass = WIRE_CLASS_IN};
-	chaser_answered(t->chaser, &a, m.b, m.len, false);
+	chaser_answered(t->chaser, &a, m.b, m.len, false, 0);
 	assert_int_equal(t->fake.n, 0);
 	t_env_free(t);
 }
@@ -159,7 +159,7 @@ t_arrives(struct t_env *t, const char *qname, uint16_t qtype, const struct t_dns
 				.qtype = qtype,
 				.qclass = WIRE_CLASS_IN};
 
-	chaser_answered(t->chaser, &key, m->b, m->len, false);
+	chaser_answered(t->chaser, &key, m->b, m->len, false, 0);
 }
 
 /* The index of the live request for name/qtype, -1 if there is none. */

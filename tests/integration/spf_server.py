@@ -37,28 +37,19 @@ class SpfServer(FaultServer):
     ADDR = "127.0.0.79"
     FAN = 10
 
-    def _respond(self, wire: bytes, transport: str):
-        q = self._query(wire, transport)
-        if q is None:
-            return None
-        qname, rdtype = q.question[0].name, q.question[0].rdtype
-        r = dns.message.make_response(q)
-        r.flags |= dns.flags.AA
-        mode = self.mode_of(qname)
-        if not qname.is_subdomain(self.zone):
-            r.set_rcode(dns.rcode.REFUSED)
-        elif rdtype == dns.rdatatype.TXT and mode == "fan":
-            record = " ".join(["v=spf1"] + [f"include:{fan_name()}" for _ in range(self.FAN)])
+    def mode_of(self, qname: dns.name.Name) -> str:
+        """FaultServer's "slow" (late by self.delay) for the fan names."""
+        return "slow" if qname.labels[0].startswith(b"fan-") else "answer"
+
+    def _fill(self, r: dns.message.Message, qname: dns.name.Name, rdtype: int):
+        first = qname.labels[0].decode(errors="replace")
+        if rdtype == dns.rdatatype.TXT and first.startswith(("fan-", "flat-")):
+            record = "v=spf1"
+            if first.startswith("fan-"):
+                record += "".join(f" include:{fan_name()}" for _ in range(self.FAN))
             record += " -all"
             strings = " ".join(f'"{record[i:i + 255]}"' for i in range(0, len(record), 255))
             r.answer.append(dns.rrset.from_text(qname, 300, "IN", "TXT", strings))
-            return self.delay, r.to_wire()
-        elif rdtype == dns.rdatatype.TXT and mode == "flat":
-            r.answer.append(dns.rrset.from_text(qname, 300, "IN", "TXT", '"v=spf1 -all"'))
         else:
             r.set_rcode(dns.rcode.NXDOMAIN)
             r.authority.append(self._soa())
-        return 0.0, r.to_wire()
-
-    def mode_of(self, qname: dns.name.Name) -> str:
-        return qname.labels[0].decode(errors="replace").split("-")[0].lower() if qname else ""

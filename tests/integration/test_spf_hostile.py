@@ -3,22 +3,13 @@ zone's records fan out and however busy the tree table is, one client
 question costs a bounded number of upstream lookups."""
 
 import socket
+
 import pytest
 
 from helpers import make_query, wait_for, wait_for_stats
 from spf_server import SpfServer, fan_name
 
 pytestmark = [pytest.mark.mxcache_only]
-
-
-@pytest.fixture
-def spf_server():
-    try:
-        server = SpfServer()
-    except OSError as e:
-        pytest.fail(f"spf server on {SpfServer.ADDR}:53: {e}")
-    yield server
-    server.close()
 
 
 def _fire(res, names, rdtype="TXT"):

@@ -391,6 +391,34 @@ test_spf_ten_terms_per_tree(void **state)
 	t_env_free(t);
 }
 
+/* A tree's include answering after 64 other senders took every slot of
+ * the tree table: no tree waits for it, and it is no sender either (a
+ * fresh tree of its own would fetch ten more, and so on without end). */
+static void
+test_spf_orphaned_branch_plants_nothing(void **state)
+{
+	struct t_env *t = t_inbound(false, true, false);
+	struct t_dns_msg m;
+	char name[32];
+	(void)state;
+
+	t_dns_txt(&m, "root.example", 300,
+		  (const char *[]){"v=spf1 include:inc.root.example -all", NULL});
+	t_arrives(t, "root.example", WIRE_T_TXT, &m);
+	assert_int_equal(t->fake.n, 1);
+	for (int i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "flat%d.example", i);
+		t_dns_txt(&m, name, 300, (const char *[]){"v=spf1 -all", NULL});
+		t_arrives(t, name, WIRE_T_TXT, &m);
+	}
+	assert_int_equal(t->fake.n, 1);
+	t_txt_arrives(t, "inc.root.example",
+		      (const char *[]){"v=spf1 include:more.root.example -all", NULL});
+	assert_int_equal(t->fake.n, 1);
+	assert_int_equal(t_req(t, "more.root.example", WIRE_T_TXT), -1);
+	t_env_free(t);
+}
+
 /* An include target without one SPF record is the evaluator's permerror:
  * the rest of the tree is never asked. */
 static void
@@ -550,6 +578,7 @@ main(void)
 	    cmocka_unit_test(test_spf_macros_skipped),
 	    cmocka_unit_test(test_spf_loop_stops),
 	    cmocka_unit_test(test_spf_ten_terms_per_tree),
+	    cmocka_unit_test(test_spf_orphaned_branch_plants_nothing),
 	    cmocka_unit_test(test_spf_broken_branch_ends_tree),
 	    cmocka_unit_test(test_spf_void_lookups),
 	    cmocka_unit_test(test_spf_cached_branch_chased_at_once),

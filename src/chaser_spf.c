@@ -207,12 +207,13 @@ chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a)
 	if ((b = chaser_spf_waiting(t, k->name, k->name_len, WIRE_T_TXT, &tree))) {
 		b->answered = true;
 		depth = b->depth;
-	} else if (f.spf == 1 && a->tag != CHASER_TAG(CHASER_SPF)) {
+	} else if (f.spf == 1 && a->tag == 0) {
 		tree = chaser_spf_plant(t, k->name, k->name_len);
 	} else {
-		/* Not an SPF answer, or a branch whose tree left the table (a
-		 * busy table): as a root it would start ten lookups more, and
-		 * its own branches more again, without end. */
+		/* Not an SPF answer, or one no client asked for: a branch whose
+		 * tree left the table (a busy table), a _dmarc record written as
+		 * an SPF record. As a root it would start ten lookups more, and
+		 * a branch's own branches more again, without end. */
 		return;
 	}
 	if (f.spf != 1 || depth >= SPF_MAX_DEPTH) {

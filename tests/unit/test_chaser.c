@@ -419,6 +419,24 @@ test_spf_orphaned_branch_plants_nothing(void **state)
 	t_env_free(t);
 }
 
+/* A domain's _dmarc record written as an SPF record: what the dmarc rule
+ * fetched is no sender's SPF answer, so it starts no tree. */
+static void
+test_spf_dmarc_answer_plants_nothing(void **state)
+{
+	struct t_env *t = t_inbound(false, true, true);
+	struct t_dns_msg m;
+	(void)state;
+
+	t_dns_txt(&m, "d.example", 300, (const char *[]){"v=spf1 -all", NULL});
+	t_arrives(t, "d.example", WIRE_T_TXT, &m);
+	assert_int_equal(t->fake.n, 1);
+	t_txt_arrives(t, "_dmarc.d.example",
+		      (const char *[]){"v=spf1 a:h1.d.example a:h2.d.example -all", NULL});
+	assert_int_equal(t->fake.n, 1);
+	t_env_free(t);
+}
+
 /* An include target without one SPF record is the evaluator's permerror:
  * the rest of the tree is never asked. */
 static void
@@ -579,6 +597,7 @@ main(void)
 	    cmocka_unit_test(test_spf_loop_stops),
 	    cmocka_unit_test(test_spf_ten_terms_per_tree),
 	    cmocka_unit_test(test_spf_orphaned_branch_plants_nothing),
+	    cmocka_unit_test(test_spf_dmarc_answer_plants_nothing),
 	    cmocka_unit_test(test_spf_broken_branch_ends_tree),
 	    cmocka_unit_test(test_spf_void_lookups),
 	    cmocka_unit_test(test_spf_cached_branch_chased_at_once),

@@ -63,7 +63,7 @@ void chaser_free(struct chaser *ch);
 
 /* query_hooks.answered: look at an upstream answer, chase what it names. */
 void chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, size_t len,
-		     bool secure);
+		     bool secure, unsigned tag);
 
 /* query_hooks.tagged_hit: a client used an entry a rule fetched. */
 void chaser_tagged_hit(void *arg, unsigned tag);

@@ -31,6 +31,7 @@ struct chaser_answer {
 	const uint8_t *wire;
 	size_t len;
 	bool secure;
+	unsigned tag; /* the lookup's (CHASER_TAG of the rule that fetched it), 0 if none */
 	unsigned rcode;
 	uint8_t owner[WIRE_MAX_NAME]; /* the question name after the CNAME chain */
 	size_t olen;

@@ -63,9 +63,10 @@ struct wire_query;
 
 /* Where other modules plug into the pipeline (main wires the chaser here). */
 struct query_hooks {
-	/* An upstream answer, in stored form, after its clients were answered. */
+	/* An upstream answer, in stored form, after its clients were answered;
+	 * tag: the background lookup's tag (0: a client's or untagged). */
 	void (*answered)(void *arg, const struct cache_key *key, const uint8_t *wire, size_t len,
-			 bool secure);
+			 bool secure, unsigned tag);
 	/* May append additional records to a reply being built in pkt (cap
 	 * bytes) as long as it stays within limit; returns the new length. */
 	size_t (*additional)(void *arg, const struct wire_query *q, uint8_t *pkt, size_t len,

@@ -140,6 +140,7 @@ chaser_answer_init(struct chaser_answer *a, const struct cache_key *key, const u
 	a->wire = wire;
 	a->len = len;
 	a->secure = secure;
+	a->tag = 0;
 	a->rcode = len >= WIRE_HEADER_LEN ? WIRE_RCODE(wire_get16(wire + 2)) : WIRE_SERVFAIL;
 	return len >= WIRE_HEADER_LEN && (a->olen = wire_answer_owner(wire, len, a->owner)) != 0;
 }
@@ -164,13 +165,14 @@ chaser_answer_rdata(const struct chaser_answer *a, uint16_t type,
 
 void
 chaser_answered(void *arg, const struct cache_key *key, const uint8_t *wire, size_t len,
-		bool secure)
+		bool secure, unsigned tag)
 {
 	struct chaser *ch = arg;
 	struct chaser_answer a;
 
 	if (key->qclass != WIRE_CLASS_IN || !chaser_answer_init(&a, key, wire, len, secure))
 		return;
+	a.tag = tag;
 	for (size_t i = 0; i < sizeof(chaser_triggers) / sizeof(chaser_triggers[0]); i++)
 		if (chaser_triggers[i].qtype == key->qtype &&
 		    chaser_rule_on(ch, chaser_triggers[i].rule))

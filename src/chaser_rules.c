@@ -155,7 +155,8 @@ chaser_rule_dmarc(struct chaser *ch, const struct chaser_answer *a)
 	const struct cache_key *k = a->key;
 	struct chaser_spf_find f;
 
-	if (a->rcode != WIRE_NOERROR || k->name_len < 2 || k->name[1] == '_')
+	if (a->rcode != WIRE_NOERROR || k->name_len < 2 || k->name[1] == '_' ||
+	    a->tag == CHASER_TAG(CHASER_SPF))
 		return;
 	chaser_spf_find(a, &f);
 	if (f.spf != 1 || chaser_spf_is_branch(ch->trees, k->name, k->name_len))

@@ -207,10 +207,14 @@ chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a)
 	if ((b = chaser_spf_waiting(t, k->name, k->name_len, WIRE_T_TXT, &tree))) {
 		b->answered = true;
 		depth = b->depth;
-	} else if (f.spf == 1) {
+	} else if (f.spf == 1 && a->tag == 0) {
 		tree = chaser_spf_plant(t, k->name, k->name_len);
 	} else {
-		return; /* not an SPF answer, and no tree asked for it */
+		/* Not an SPF answer, or one no client asked for: a branch whose
+		 * tree left the table (a busy table), a _dmarc record written as
+		 * an SPF record. As a root it would start ten lookups more, and
+		 * a branch's own branches more again, without end. */
+		return;
 	}
 	if (f.spf != 1 || depth >= SPF_MAX_DEPTH) {
 		/* The evaluator's permerror: it asks nothing after this. */
@@ -234,8 +238,10 @@ chaser_rule_spf(struct chaser *ch, const struct chaser_answer *a)
 				       .flags = k->flags};
 		const struct cache_answer *ca = cache_peek(ch->cache, &ck, clock_us() / 1000u);
 		struct chaser_answer sub;
-		if (ca && chaser_answer_init(&sub, &ck, ca->wire, ca->len, ca->secure))
+		if (ca && chaser_answer_init(&sub, &ck, ca->wire, ca->len, ca->secure)) {
+			sub.tag = CHASER_TAG(CHASER_SPF);
 			chaser_rule_spf(ch, &sub);
+		}
 	}
 }
 

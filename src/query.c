@@ -511,7 +511,7 @@ query_finish(struct query_engine *qe, struct inflight *f, const uint8_t *wire, s
 	while ((w = inflight_pop(f)))
 		query_answer_waiter(qe, w, wire, len, secure);
 	if (fresh && len && qe->hooks.answered)
-		qe->hooks.answered(qe->hooks.arg, &f->key, wire, len, secure);
+		qe->hooks.answered(qe->hooks.arg, &f->key, wire, len, secure, f->tag);
 	inflight_remove(f, query_now_ms());
 }
 

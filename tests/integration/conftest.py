@@ -44,6 +44,7 @@ import pytest
 
 from fault_server import FaultServer
 from hostile_server import HostileServer
+from spf_server import SpfServer
 from helpers import MXCACHED, REPO, Client, ControlConnection, flatten, free_port, run_ctl
 
 TESTNET = REPO / "tests" / "testnet" / "testnet.sh"
@@ -485,28 +486,35 @@ def start_mxcached(testnet, tmp_path_factory):
         pytest.fail("\n".join(complaints))
 
 
+def _serve(cls, what: str):
+    """A scripted server of cls on its own address, closed after the test."""
+    try:
+        server = cls()
+    except OSError as e:
+        pytest.fail(f"{what} server on {cls.ADDR}:53: {e}")
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def fault_server():
     """A misbehaving authoritative server for faulty.com. on 127.0.0.77:53
     (see fault_server.py); start daemons with --stub fault_server.stub."""
-    try:
-        server = FaultServer()
-    except OSError as e:
-        pytest.fail(f"fault server on {FaultServer.ADDR}:53: {e}")
-    yield server
-    server.close()
+    yield from _serve(FaultServer, "fault")
 
 
 @pytest.fixture
 def hostile_server():
     """An authoritative server of pathological answers for hostile.com. on
     127.0.0.78:53 (see hostile_server.py); --stub hostile_server.stub."""
-    try:
-        server = HostileServer()
-    except OSError as e:
-        pytest.fail(f"hostile server on {HostileServer.ADDR}:53: {e}")
-    yield server
-    server.close()
+    yield from _serve(HostileServer, "hostile")
+
+
+@pytest.fixture
+def spf_server():
+    """An authoritative server of hostile SPF records for bomb. on
+    127.0.0.79:53 (see spf_server.py); --stub spf_server.stub."""
+    yield from _serve(SpfServer, "spf")
 
 
 # --------------------------------------------------------------- DNS client

@@ -26,7 +26,7 @@ t_answered(struct t_env *t, const char *qname, const struct t_dns_msg *m, bool s
 				.qtype = WIRE_T_MX,
 				.qclass = WIRE_CLASS_IN};
 
-	chaser_answered(t->chaser, &key, m->b, m->len, secure);
+	chaser_answered(t->chaser, &key, m->b, m->len, secure, 0);
 }
 
 static void
@@ -93,7 +93,7 @@ test_disabled_or_not_mx(void **state)
 			      .name_len = t_dns_name("example.com", name),
 			      .qtype = WIRE_T_A,
 			      .qclass = WIRE_CLASS_IN};
-	chaser_answered(t->chaser, &a, m.b, m.len, false);
+	chaser_answered(t->chaser, &a, m.b, m.len, false, 0);
 	assert_int_equal(t->fake.n, 0);
 	t_env_free(t);
 }
@@ -159,7 +159,7 @@ t_arrives(struct t_env *t, const char *qname, uint16_t qtype, const struct t_dns
 				.qtype = qtype,
 				.qclass = WIRE_CLASS_IN};
 
-	chaser_answered(t->chaser, &key, m->b, m->len, false);
+	chaser_answered(t->chaser, &key, m->b, m->len, false, 0);
 }
 
 /* The index of the live request for name/qtype, -1 if there is none. */
@@ -391,6 +391,52 @@ test_spf_ten_terms_per_tree(void **state)
 	t_env_free(t);
 }
 
+/* A tree's include answering after 64 other senders took every slot of
+ * the tree table: no tree waits for it, and it is no sender either (a
+ * fresh tree of its own would fetch ten more, and so on without end). */
+static void
+test_spf_orphaned_branch_plants_nothing(void **state)
+{
+	struct t_env *t = t_inbound(false, true, false);
+	struct t_dns_msg m;
+	char name[32];
+	(void)state;
+
+	t_dns_txt(&m, "root.example", 300,
+		  (const char *[]){"v=spf1 include:inc.root.example -all", NULL});
+	t_arrives(t, "root.example", WIRE_T_TXT, &m);
+	assert_int_equal(t->fake.n, 1);
+	for (int i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "flat%d.example", i);
+		t_dns_txt(&m, name, 300, (const char *[]){"v=spf1 -all", NULL});
+		t_arrives(t, name, WIRE_T_TXT, &m);
+	}
+	assert_int_equal(t->fake.n, 1);
+	t_txt_arrives(t, "inc.root.example",
+		      (const char *[]){"v=spf1 include:more.root.example -all", NULL});
+	assert_int_equal(t->fake.n, 1);
+	assert_int_equal(t_req(t, "more.root.example", WIRE_T_TXT), -1);
+	t_env_free(t);
+}
+
+/* A domain's _dmarc record written as an SPF record: what the dmarc rule
+ * fetched is no sender's SPF answer, so it starts no tree. */
+static void
+test_spf_dmarc_answer_plants_nothing(void **state)
+{
+	struct t_env *t = t_inbound(false, true, true);
+	struct t_dns_msg m;
+	(void)state;
+
+	t_dns_txt(&m, "d.example", 300, (const char *[]){"v=spf1 -all", NULL});
+	t_arrives(t, "d.example", WIRE_T_TXT, &m);
+	assert_int_equal(t->fake.n, 1);
+	t_txt_arrives(t, "_dmarc.d.example",
+		      (const char *[]){"v=spf1 a:h1.d.example a:h2.d.example -all", NULL});
+	assert_int_equal(t->fake.n, 1);
+	t_env_free(t);
+}
+
 /* An include target without one SPF record is the evaluator's permerror:
  * the rest of the tree is never asked. */
 static void
@@ -550,6 +596,8 @@ main(void)
 	    cmocka_unit_test(test_spf_macros_skipped),
 	    cmocka_unit_test(test_spf_loop_stops),
 	    cmocka_unit_test(test_spf_ten_terms_per_tree),
+	    cmocka_unit_test(test_spf_orphaned_branch_plants_nothing),
+	    cmocka_unit_test(test_spf_dmarc_answer_plants_nothing),
 	    cmocka_unit_test(test_spf_broken_branch_ends_tree),
 	    cmocka_unit_test(test_spf_void_lookups),
 	    cmocka_unit_test(test_spf_cached_branch_chased_at_once),

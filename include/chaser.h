@@ -73,9 +73,7 @@ void chaser_tagged_hit(void *arg, unsigned tag);
 size_t chaser_additional(void *arg, const struct wire_query *q, uint8_t *pkt, size_t len,
 			 size_t limit);
 
-/* Adds "chaser.<rule>.{answers,prefetches,prefetch_hits,prefetch_unused,
- * skipped}" for every rule to obj. */
-/* The rules' counters, indexed by enum chaser_rule. */
+/* The rules' counters ("chaser.<rule>.*" in the stats), indexed by enum chaser_rule. */
 void chaser_get_stats(const struct chaser *ch, struct chaser_counters out[CHASER_RULES]);
 void chaser_reset_stats(struct chaser *ch);
 

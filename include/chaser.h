@@ -41,7 +41,6 @@ struct chaser_counters {
 
 struct cache;
 struct cache_key;
-struct json_t;
 struct query_engine;
 struct stats;
 struct wire_query;

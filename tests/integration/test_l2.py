@@ -350,7 +350,9 @@ def test_refusing_redis_is_never_used(start_mxcached, tmp_path_factory, testnet)
     locked = RedisServer(tmp_path_factory.mktemp("ra"), extra=["--requirepass", "not-ours"])
     try:
         a = relay(start_mxcached, locked.addr, "--mx-chase", "no", up=False)
-        assert a.wait_for_log(r"cannot connect \(PING answered: NOAUTH", 10) is not None
+        # Its NOAUTH is the reason given, unless the handshake's deadline
+        # passed first (valgrind's slowdown): either way, one line.
+        assert a.wait_for_log(r": cannot connect \(", 30) is not None
         r = Client(a, testnet).query("mx1.yada123.com", "A")
         assert r.rcode() == dns.rcode.NOERROR
         s = idle(a)

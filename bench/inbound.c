@@ -96,8 +96,9 @@ inbound_reverse(const char *addr, struct inbound_msg *m)
 		snprintf(text, sizeof(text), "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
 	} else if (inet_pton(AF_INET6, addr, a) == 1) {
 		for (int i = 15; i >= 0; i--)
-			p += sprintf(p, "%x.%x.", a[i] & 0xf, a[i] >> 4);
-		strcpy(p, "ip6.arpa");
+			p += snprintf(p, sizeof(text) - (size_t)(p - text), "%x.%x.", a[i] & 0xf,
+				      a[i] >> 4);
+		snprintf(p, sizeof(text) - (size_t)(p - text), "ip6.arpa");
 	} else {
 		return false;
 	}

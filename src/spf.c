@@ -561,7 +561,7 @@ spf_answer_from_reply(const uint8_t *pkt, size_t len, uint16_t qtype, struct spf
 	out->rr = s->rr;
 	out->count = 0;
 	out->rcode =
-	    pkt && len >= WIRE_HEADER_LEN ? WIRE_RCODE(wire_get16(pkt + 2)) : WIRE_SERVFAIL;
+	    pkt && len >= WIRE_HEADER_LEN ? (int)WIRE_RCODE(wire_get16(pkt + 2)) : WIRE_SERVFAIL;
 	if (out->rcode != WIRE_NOERROR || !(olen = wire_answer_owner(pkt, len, owner)) ||
 	    !wire_iter_init(&it, pkt, len))
 		return;

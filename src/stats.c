@@ -139,7 +139,7 @@ static const char *const stats_servfail_names[STATS_SF_COUNT] = {
 };
 
 static const char *const stats_servfail_reasons[STATS_SF_COUNT] = {
-#define STATS_SF_REASON(id, name, reason) [STATS_SF_##id] = reason,
+#define STATS_SF_REASON(id, name, reason) [STATS_SF_##id] = (reason),
     STATS_SERVFAILS(STATS_SF_REASON)
 #undef STATS_SF_REASON
 };

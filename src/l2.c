@@ -52,6 +52,7 @@ struct l2_conn {
 	unsigned timeouts_in_row;
 	uint64_t last_reply_us;
 	char refused[96]; /* the server's answer to PING when not PONG */
+	const char *cut;  /* why a reply was refused before it was built */
 	ev_timer timer;	  /* the handshake's deadline, or the next attempt */
 };
 
@@ -107,6 +108,12 @@ static void l2_conn_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void l2_connected(const redisAsyncContext *ac, int status);
 static void l2_disconnected(const redisAsyncContext *ac, int status);
 static void l2_pong(redisAsyncContext *ac, void *reply, void *priv);
+static void l2_guard(redisAsyncContext *ac);
+static bool l2_reply_wanted(const redisReadTask *t, bool array);
+static void *l2_reply_string(const redisReadTask *t, char *str, size_t len);
+static void *l2_reply_array(const redisReadTask *t, int elements);
+static void *l2_reply_integer(const redisReadTask *t, long long value);
+static void *l2_reply_nil(const redisReadTask *t);
 static struct l2_conn *l2_get_conn(struct l2 *l2);
 static void l2_got(redisAsyncContext *ac, void *reply, void *priv);
 static void l2_hit(struct l2_req *req, const redisReply *r);
@@ -353,9 +360,11 @@ l2_conn_connect(struct l2_conn *c)
 		l2_conn_down(c, "cannot set up the connection");
 		return;
 	}
+	l2_guard(ac);
 	c->ac = ac;
 	c->state = L2_CONNECTING;
 	c->refused[0] = '\0';
+	c->cut = NULL;
 	ev_timer_set(&c->timer, L2_HANDSHAKE_MS / 1000.0, 0.0);
 	ev_timer_start(c->l2->loop, &c->timer);
 }
@@ -443,7 +452,72 @@ l2_disconnected(const redisAsyncContext *ac, int status)
 	if (c->ac != ac)
 		return;
 	c->ac = NULL;
-	l2_conn_down(c, ac->err ? ac->errstr : "closed by the server");
+	l2_conn_down(c, c->cut ? c->cut : ac->err ? ac->errstr : "closed by the server");
+}
+
+/* hiredis's reply builders, and ours in front of them. */
+static const redisReplyObjectFunctions *l2_hiredis_fns;
+static redisReplyObjectFunctions l2_reply_fns = {
+    .createString = l2_reply_string,
+    .createArray = l2_reply_array,
+    .createInteger = l2_reply_integer,
+    .createNil = l2_reply_nil,
+};
+
+/* What a server sends is refused before hiredis builds it: a reply to no
+ * request (hiredis asserts on one, killing the daemon), an array (no
+ * command of ours is answered with one; its elements would be built
+ * however many). */
+static void
+l2_guard(redisAsyncContext *ac)
+{
+	if (!l2_hiredis_fns) {
+		l2_hiredis_fns = ac->c.reader->fn;
+		l2_reply_fns.freeObject = l2_hiredis_fns->freeObject;
+	}
+	ac->c.reader->fn = &l2_reply_fns;
+	ac->c.reader->privdata = ac;
+}
+
+/* False (hiredis then drops the connection as on a protocol error) for
+ * what l2_guard refuses; the reason goes to the log. */
+static bool
+l2_reply_wanted(const redisReadTask *t, bool array)
+{
+	const redisAsyncContext *ac = t->privdata;
+	struct l2_conn *c = ac->data;
+
+	if (array)
+		c->cut = "an array reply";
+	else if (!t->parent && !ac->replies.head && t->type != REDIS_REPLY_ERROR)
+		c->cut = "a reply to no request";
+	else
+		return true;
+	return false;
+}
+
+static void *
+l2_reply_string(const redisReadTask *t, char *str, size_t len)
+{
+	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createString(t, str, len) : NULL;
+}
+
+static void *
+l2_reply_array(const redisReadTask *t, int elements)
+{
+	return l2_reply_wanted(t, true) ? l2_hiredis_fns->createArray(t, elements) : NULL;
+}
+
+static void *
+l2_reply_integer(const redisReadTask *t, long long value)
+{
+	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createInteger(t, value) : NULL;
+}
+
+static void *
+l2_reply_nil(const redisReadTask *t)
+{
+	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createNil(t) : NULL;
 }
 
 static void

@@ -176,3 +176,62 @@ class BlackHole:
             c.close()
         self.sock.close()
         os.unlink(self.path)
+
+
+class ScriptedRedis:
+    """A hostile or broken Redis on a unix socket: it parses the commands
+    it is sent (RESP arrays) and answers each with what `answer(args, conn)`
+    returns (bytes sent at once; None: nothing). `answer` may also write to
+    conn itself (a slow drip, a reply that never ends)."""
+
+    def __init__(self, workdir: Path, answer):
+        self.answer = answer
+        self.commands = []
+        self.path = str(workdir / "scripted.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(16)
+        self.conns = []
+        self.closed = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    @property
+    def addr(self) -> str:
+        return f"unix:{self.path}"
+
+    def _run(self):
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            f = c.makefile("rb")
+            while not self.closed:
+                args = _read_reply(f)
+                if not isinstance(args, list):
+                    return
+                self.commands.append(args)
+                out = self.answer(args, c)
+                if out:
+                    c.sendall(out)
+        except (OSError, RuntimeError, ValueError):
+            return
+
+    def count(self, verb: bytes) -> int:
+        return sum(1 for a in self.commands if a and a[0].upper() == verb)
+
+    def close(self):
+        self.closed = True
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        self.sock.close()
+        os.unlink(self.path)

@@ -38,6 +38,10 @@
  * stalled; the connection is dropped and made again. */
 #define L2_STALL_TIMEOUTS 8
 #define L2_STALL_MS 1000
+/* hiredis holds a reply whole in memory until its last byte, however
+ * long: past a value of ours and its framing (plus the 1 KiB its reader
+ * keeps already parsed), the connection is dropped instead. */
+#define L2_MAX_REPLY_BUF (2 * L2VALUE_MAX)
 
 enum l2_state { L2_DOWN, L2_CONNECTING, L2_UP };
 
@@ -114,6 +118,7 @@ static void *l2_reply_string(const redisReadTask *t, char *str, size_t len);
 static void *l2_reply_array(const redisReadTask *t, int elements);
 static void *l2_reply_integer(const redisReadTask *t, long long value);
 static void *l2_reply_nil(const redisReadTask *t);
+static void l2_read_event(struct ev_loop *loop, ev_io *w, int revents);
 static struct l2_conn *l2_get_conn(struct l2 *l2);
 static void l2_got(redisAsyncContext *ac, void *reply, void *priv);
 static void l2_hit(struct l2_req *req, const redisReply *r);
@@ -464,19 +469,22 @@ static redisReplyObjectFunctions l2_reply_fns = {
     .createNil = l2_reply_nil,
 };
 
-/* What a server sends is refused before hiredis builds it: a reply to no
+/* What a server sends is bounded before hiredis keeps it: a reply to no
  * request (hiredis asserts on one, killing the daemon), an array (no
  * command of ours is answered with one; its elements would be built
- * however many). */
+ * however many), a reply longer than any value (l2_read_event). */
 static void
 l2_guard(redisAsyncContext *ac)
 {
+	redisLibevEvents *e = ac->ev.data;
+
 	if (!l2_hiredis_fns) {
 		l2_hiredis_fns = ac->c.reader->fn;
 		l2_reply_fns.freeObject = l2_hiredis_fns->freeObject;
 	}
 	ac->c.reader->fn = &l2_reply_fns;
 	ac->c.reader->privdata = ac;
+	ev_set_cb(&e->rev, l2_read_event);
 }
 
 /* False (hiredis then drops the connection as on a protocol error) for
@@ -518,6 +526,24 @@ static void *
 l2_reply_nil(const redisReadTask *t)
 {
 	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createNil(t) : NULL;
+}
+
+/* The adapter's read, then the bound on what a reply keeps buffered:
+ * hiredis reads 16 KiB at a time, so a reply that never ends is cut off
+ * here with little more than the bound in memory. */
+static void
+l2_read_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+	const redisLibevEvents *e = w->data;
+	redisAsyncContext *ac = e->context;
+	struct l2_conn *c = ac->data;
+
+	redisLibevReadEvent(loop, w, revents);
+	/* A context lost while reading is freed, and c->ac no longer names it. */
+	if (c->ac == ac && ac->c.reader->len - ac->c.reader->pos > L2_MAX_REPLY_BUF) {
+		c->cut = "a reply larger than any value";
+		l2_conn_drop(c, c->cut);
+	}
 }
 
 static void

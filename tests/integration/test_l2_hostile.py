@@ -53,6 +53,37 @@ def test_reply_nobody_asked_for_does_not_crash(start_mxcached, tmp_path_factory,
         server.close()
 
 
+def endless_bulk(args, conn):
+    """A GET answered with a 500 MB string, sent as fast as it is read."""
+    conn.sendall(b"$500000000\r\n")
+    chunk = b"x" * 65536
+    try:
+        for _ in range(500000000 // len(chunk)):
+            conn.sendall(chunk)
+    except OSError:
+        pass
+    return None
+
+
+def test_endless_reply_is_cut_off(start_mxcached, tmp_path_factory, testnet):
+    """hiredis keeps a bulk reply whole in memory until its last byte: a
+    reply past any value of ours drops the connection instead."""
+    server, res = hostile(start_mxcached, tmp_path_factory, pong_then(endless_bulk))
+    try:
+        rss0 = rss_kib(res.proc.pid)
+        r = Client(res, testnet).query("mx1.yada123.com", "A")
+        assert r.rcode() == dns.rcode.NOERROR
+        assert res.wait_for_log(r"redis --redis \S+: down \(a reply larger than any value\)", 30) is not None
+        grew = rss_kib(res.proc.pid) - rss0
+        print(f"endless bulk reply: RSS grew by {grew} KiB")
+        if not instrumented():
+            assert grew < 16 * 1024, grew
+        s = res.stats()
+        assert s["l2.errors"] >= 1 and s["queries.by_rcode.SERVFAIL"] == 0
+    finally:
+        server.close()
+
+
 def endless_array(args, conn):
     """A GET answered with an array of a billion integers, sent as fast as
     it is read: hiredis builds an object per element as they come."""

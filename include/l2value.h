@@ -35,6 +35,9 @@
 #define L2VALUE_MAX (L2VALUE_HEADER + 5 + WIRE_MAX_NAME + 2 + WIRE_MAX_MSG + L2VALUE_MAC_LEN)
 
 #define L2VALUE_SECURE 0x1u /* status: validated under the anchor named */
+/* How far a writer's clock may be ahead of the reader's (NTP keeps a
+ * fleet well within it): a value stored later than that is a miss. */
+#define L2VALUE_SKEW_MS 10000u
 
 /* What a host knows when it reads or writes values. */
 struct l2value_ctx {
@@ -56,7 +59,8 @@ size_t l2value_encode(const struct l2value_ctx *ctx, const struct cache_key *key
 
 enum l2value_verdict {
 	L2VALUE_OK,
-	L2VALUE_EXPIRED,      /* sound, but its lifetime is over: a miss */
+	L2VALUE_EXPIRED,      /* sound, but its lifetime is over (or unknown: stored
+				 more than L2VALUE_SKEW_MS ahead of our clock): a miss */
 	L2VALUE_BAD_FORMAT,   /* not a value of ours: truncated, other version */
 	L2VALUE_BAD_MAC,      /* written without our secret, or altered */
 	L2VALUE_BAD_QUESTION, /* a sound value for another question */

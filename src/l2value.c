@@ -114,9 +114,11 @@ l2value_decode(const struct l2value_ctx *ctx, const struct cache_key *key, const
 	if (expires < stored || wire_check_stored(m + 2, mlen, key->name, key->name_len, key->qtype,
 						  key->qclass, &negative))
 		return L2VALUE_BAD_MESSAGE;
-	if (expires <= now_wall_ms)
+	/* A writer's clock far ahead of ours hides the value's age: its TTLs
+	 * would go out unaged for as long as Redis keeps the key. */
+	if (expires <= now_wall_ms || stored > now_wall_ms + L2VALUE_SKEW_MS)
 		return L2VALUE_EXPIRED;
-	/* A writer's clock ahead of ours ages nothing, never negatively. */
+	/* A writer's clock a little ahead of ours ages nothing, never negatively. */
 	uint64_t age_ms = now_wall_ms > stored ? now_wall_ms - stored : 0;
 	memcpy(msg, m + 2, mlen);
 	wire_age_ttls(msg, mlen, (uint32_t)(age_ms / 1000u));

@@ -107,6 +107,21 @@ test_writer_clock_ahead_ages_nothing(void **state)
 	assert_int_equal(t.ans.age, 0);
 }
 
+/* A writer's clock far ahead: how long ago it stored the value is not
+ * known, and its TTLs would be served unaged for as long as Redis keeps
+ * the key (its lifetime plus the stale window). */
+static void
+test_writer_clock_far_ahead_is_a_miss(void **state)
+{
+	struct t_val t;
+
+	(void)state;
+	t_val_init(&t, "mx.example.com", true);
+	assert_int_equal(t_val_decode(&t, T_NOW - L2VALUE_SKEW_MS), L2VALUE_OK);
+	assert_int_equal(t_val_decode(&t, T_NOW - L2VALUE_SKEW_MS - 1), L2VALUE_EXPIRED);
+	assert_int_equal(t_val_decode(&t, T_NOW - 3600000), L2VALUE_EXPIRED);
+}
+
 static void
 test_every_flipped_byte_is_refused(void **state)
 {
@@ -265,6 +280,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip_ages_ttls),
 	    cmocka_unit_test(test_expired_is_a_miss),
 	    cmocka_unit_test(test_writer_clock_ahead_ages_nothing),
+	    cmocka_unit_test(test_writer_clock_far_ahead_is_a_miss),
 	    cmocka_unit_test(test_every_flipped_byte_is_refused),
 	    cmocka_unit_test(test_truncated_and_garbage),
 	    cmocka_unit_test(test_other_secret_or_none_is_refused),

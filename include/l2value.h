@@ -65,6 +65,8 @@ enum l2value_verdict {
 	L2VALUE_BAD_MAC,      /* written without our secret, or altered */
 	L2VALUE_BAD_QUESTION, /* a sound value for another question */
 	L2VALUE_BAD_MESSAGE,  /* the message does not walk, or asks something else */
+	L2VALUE_OTHER_ANCHOR, /* sound, written under another anchor (or none) than a
+				 validating reader's: a miss (the reader's write replaces it) */
 };
 
 /* A verified value: the message copied out, TTLs aged by its age. */
@@ -83,7 +85,8 @@ enum l2value_verdict l2value_decode(const struct l2value_ctx *ctx, const struct 
 				    const uint8_t *val, size_t len, uint64_t now_wall_ms,
 				    uint8_t *msg, size_t cap, struct l2value_answer *out);
 
-/* "ok", "expired", "format", "mac", "question", "message": for the log. */
+/* "ok", "expired", "format", "mac", "question", "message", "anchor": for
+ * the log. */
 const char *l2value_verdict_name(enum l2value_verdict v);
 
 #endif

@@ -744,7 +744,7 @@ l2_hit(struct l2_req *req, const redisReply *r)
 	if (v == L2VALUE_OK && req->q.refresh &&
 	    freshness_refresh_due(ans.stored_ms, ans.expires_ms, now, true))
 		v = L2VALUE_EXPIRED; /* the copy the cache holds already: ask recursion */
-	if (v == L2VALUE_EXPIRED) {
+	if (v == L2VALUE_EXPIRED || v == L2VALUE_OTHER_ANCHOR) {
 		l2->st.misses++;
 		l2_forward(req);
 		return;

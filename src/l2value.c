@@ -110,6 +110,10 @@ l2value_decode(const struct l2value_ctx *ctx, const struct cache_key *key, const
 	    wire_get16(q + 2) != key->qclass ||
 	    !wire_name_equal(q + 5, nlen, key->name, key->name_len))
 		return L2VALUE_BAD_QUESTION;
+	/* A validating reader takes nothing validated under another anchor or
+	 * none: such a writer's "insecure" may be bogus here. */
+	if (ctx->validating && wire_get64(val + 23) != ctx->anchor_id)
+		return L2VALUE_OTHER_ANCHOR;
 	uint64_t stored = wire_get64(val + 7), expires = wire_get64(val + 15);
 	if (expires < stored || wire_check_stored(m + 2, mlen, key->name, key->name_len, key->qtype,
 						  key->qclass, &negative))
@@ -123,8 +127,7 @@ l2value_decode(const struct l2value_ctx *ctx, const struct cache_key *key, const
 	memcpy(msg, m + 2, mlen);
 	wire_age_ttls(msg, mlen, (uint32_t)(age_ms / 1000u));
 	out->len = mlen;
-	out->secure = (val[5] & L2VALUE_SECURE) && ctx->secret && ctx->validating &&
-		      wire_get64(val + 23) == ctx->anchor_id;
+	out->secure = (val[5] & L2VALUE_SECURE) && ctx->secret && ctx->validating;
 	out->ttl = (uint32_t)((expires - now_wall_ms) / 1000u);
 	out->age = (uint32_t)(age_ms / 1000u);
 	out->stored_ms = stored;
@@ -142,6 +145,7 @@ l2value_verdict_name(enum l2value_verdict v)
 	    [L2VALUE_BAD_MAC] = "mac",
 	    [L2VALUE_BAD_QUESTION] = "question",
 	    [L2VALUE_BAD_MESSAGE] = "message",
+	    [L2VALUE_OTHER_ANCHOR] = "anchor",
 	};
 
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";

@@ -239,16 +239,26 @@ test_secure_needs_secret_and_anchor(void **state)
 			     t.val + t.len - L2VALUE_MAC_LEN, &ml));
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
 	assert_false(t.ans.secure);
-	/* With the secret, under another anchor. */
+	/* With the secret, under another anchor: a validating reader does not
+	 * take it at all (that writer's insecure may be bogus here). */
 	t_val_init(&t, "mx.example.com", true);
 	t.ctx.anchor_id = 43;
-	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
-	assert_false(t.ans.secure);
-	/* Reader not validating. */
-	t.ctx.anchor_id = 42;
+	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OTHER_ANCHOR);
+	/* A reader not validating takes it, never secure. */
 	t.ctx.validating = false;
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
 	assert_false(t.ans.secure);
+	t.ctx.anchor_id = 42;
+	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
+	assert_false(t.ans.secure);
+	/* Nor from a writer that validated nothing (its anchor "none"). */
+	t_val_init(&t, "mx.example.com", true);
+	t.ctx.validating = false;
+	t.ctx.anchor_id = 7;
+	t_val_encode(&t);
+	t.ctx.validating = true;
+	t.ctx.anchor_id = 42;
+	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OTHER_ANCHOR);
 }
 
 static void

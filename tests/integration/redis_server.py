@@ -129,10 +129,10 @@ class BlackHole:
     `garbage`, answers PING as Redis does and everything else with bytes
     that are not the Redis protocol."""
 
-    def __init__(self, workdir: Path, garbage: bool = False):
+    def __init__(self, workdir: Path, garbage: bool = False, name: str = ""):
         self.garbage = garbage
         self.gets = 0
-        self.path = str(workdir / ("garbage.sock" if garbage else "blackhole.sock"))
+        self.path = str(workdir / (name or ("garbage.sock" if garbage else "blackhole.sock")))
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(self.path)
         self.sock.listen(16)
@@ -153,8 +153,13 @@ class BlackHole:
                 return
             self.conns.append(c)  # held open
             self.accepted.set()
-            if self.garbage:
-                threading.Thread(target=self._babble, args=(c,), daemon=True).start()
+            talk = self._talker()
+            if talk:
+                threading.Thread(target=talk, args=(c,), daemon=True).start()
+
+    def _talker(self):
+        """What answers on a connection (None: nothing does)."""
+        return self._babble if self.garbage else None
 
     def _babble(self, c):
         while True:
@@ -173,40 +178,28 @@ class BlackHole:
     def close(self):
         self.closed = True
         for c in self.conns:
+            try:  # wakes a thread blocked sending on it
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             c.close()
         self.sock.close()
         os.unlink(self.path)
 
 
-class ScriptedRedis:
-    """A hostile or broken Redis on a unix socket: it parses the commands
-    it is sent (RESP arrays) and answers each with what `answer(args, conn)`
-    returns (bytes sent at once; None: nothing). `answer` may also write to
-    conn itself (a slow drip, a reply that never ends)."""
+class ScriptedRedis(BlackHole):
+    """A hostile or broken Redis: it parses the commands it is sent (RESP
+    arrays) and answers each with what `answer(args, conn)` returns (bytes
+    sent at once; None: nothing). `answer` may also write to conn itself
+    (a slow drip, a reply that never ends)."""
 
     def __init__(self, workdir: Path, answer):
         self.answer = answer
         self.commands = []
-        self.path = str(workdir / "scripted.sock")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(self.path)
-        self.sock.listen(16)
-        self.conns = []
-        self.closed = False
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__(workdir, name="scripted.sock")
 
-    @property
-    def addr(self) -> str:
-        return f"unix:{self.path}"
-
-    def _run(self):
-        while not self.closed:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    def _talker(self):
+        return self._serve
 
     def _serve(self, c):
         try:
@@ -225,13 +218,3 @@ class ScriptedRedis:
     def count(self, verb: bytes) -> int:
         return sum(1 for a in self.commands if a and a[0].upper() == verb)
 
-    def close(self):
-        self.closed = True
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
-        self.sock.close()
-        os.unlink(self.path)

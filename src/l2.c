@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "freshness.h"
+#include "l2guard.h"
 #include "l2value.h"
 #include "log.h"
 #include "sock.h"
@@ -38,9 +39,9 @@
  * stalled; the connection is dropped and made again. */
 #define L2_STALL_TIMEOUTS 8
 #define L2_STALL_MS 1000
-/* hiredis holds a reply whole in memory until its last byte, however
- * long: past a value of ours and its framing (plus the 1 KiB its reader
- * keeps already parsed), the connection is dropped instead. */
+/* A reply being read is at most a value of ours and its framing, plus
+ * the 1 KiB hiredis's reader keeps already parsed: past this, l2guard
+ * drops the connection. */
 #define L2_MAX_REPLY_BUF (2 * L2VALUE_MAX)
 
 enum l2_state { L2_DOWN, L2_CONNECTING, L2_UP };
@@ -112,13 +113,7 @@ static void l2_conn_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void l2_connected(const redisAsyncContext *ac, int status);
 static void l2_disconnected(const redisAsyncContext *ac, int status);
 static void l2_pong(redisAsyncContext *ac, void *reply, void *priv);
-static void l2_guard(redisAsyncContext *ac);
-static bool l2_reply_wanted(const redisReadTask *t, bool array);
-static void *l2_reply_string(const redisReadTask *t, char *str, size_t len);
-static void *l2_reply_array(const redisReadTask *t, int elements);
-static void *l2_reply_integer(const redisReadTask *t, long long value);
-static void *l2_reply_nil(const redisReadTask *t);
-static void l2_read_event(struct ev_loop *loop, ev_io *w, int revents);
+static void l2_cut(redisAsyncContext *ac, const char *why, bool drop);
 static struct l2_conn *l2_get_conn(struct l2 *l2);
 static void l2_got(redisAsyncContext *ac, void *reply, void *priv);
 static void l2_hit(struct l2_req *req, const redisReply *r);
@@ -365,7 +360,7 @@ l2_conn_connect(struct l2_conn *c)
 		l2_conn_down(c, "cannot set up the connection");
 		return;
 	}
-	l2_guard(ac);
+	l2guard_attach(ac, L2_MAX_REPLY_BUF, l2_cut);
 	c->ac = ac;
 	c->state = L2_CONNECTING;
 	c->refused[0] = '\0';
@@ -460,90 +455,15 @@ l2_disconnected(const redisAsyncContext *ac, int status)
 	l2_conn_down(c, c->cut ? c->cut : ac->err ? ac->errstr : "closed by the server");
 }
 
-/* hiredis's reply builders, and ours in front of them. */
-static const redisReplyObjectFunctions *l2_hiredis_fns;
-static redisReplyObjectFunctions l2_reply_fns = {
-    .createString = l2_reply_string,
-    .createArray = l2_reply_array,
-    .createInteger = l2_reply_integer,
-    .createNil = l2_reply_nil,
-};
-
-/* What a server sends is bounded before hiredis keeps it: a reply to no
- * request (hiredis asserts on one, killing the daemon), an array (no
- * command of ours is answered with one; its elements would be built
- * however many), a reply longer than any value (l2_read_event). */
+/* l2guard refused a reply: why goes to the log line of the drop. */
 static void
-l2_guard(redisAsyncContext *ac)
+l2_cut(redisAsyncContext *ac, const char *why, bool drop)
 {
-	redisLibevEvents *e = ac->ev.data;
-
-	if (!l2_hiredis_fns) {
-		l2_hiredis_fns = ac->c.reader->fn;
-		l2_reply_fns.freeObject = l2_hiredis_fns->freeObject;
-	}
-	ac->c.reader->fn = &l2_reply_fns;
-	ac->c.reader->privdata = ac;
-	ev_set_cb(&e->rev, l2_read_event);
-}
-
-/* False (hiredis then drops the connection as on a protocol error) for
- * what l2_guard refuses; the reason goes to the log. */
-static bool
-l2_reply_wanted(const redisReadTask *t, bool array)
-{
-	const redisAsyncContext *ac = t->privdata;
 	struct l2_conn *c = ac->data;
 
-	if (array)
-		c->cut = "an array reply";
-	else if (!t->parent && !ac->replies.head && t->type != REDIS_REPLY_ERROR)
-		c->cut = "a reply to no request";
-	else
-		return true;
-	return false;
-}
-
-static void *
-l2_reply_string(const redisReadTask *t, char *str, size_t len)
-{
-	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createString(t, str, len) : NULL;
-}
-
-static void *
-l2_reply_array(const redisReadTask *t, int elements)
-{
-	return l2_reply_wanted(t, true) ? l2_hiredis_fns->createArray(t, elements) : NULL;
-}
-
-static void *
-l2_reply_integer(const redisReadTask *t, long long value)
-{
-	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createInteger(t, value) : NULL;
-}
-
-static void *
-l2_reply_nil(const redisReadTask *t)
-{
-	return l2_reply_wanted(t, false) ? l2_hiredis_fns->createNil(t) : NULL;
-}
-
-/* The adapter's read, then the bound on what a reply keeps buffered:
- * hiredis reads 16 KiB at a time, so a reply that never ends is cut off
- * here with little more than the bound in memory. */
-static void
-l2_read_event(struct ev_loop *loop, ev_io *w, int revents)
-{
-	const redisLibevEvents *e = w->data;
-	redisAsyncContext *ac = e->context;
-	struct l2_conn *c = ac->data;
-
-	redisLibevReadEvent(loop, w, revents);
-	/* A context lost while reading is freed, and c->ac no longer names it. */
-	if (c->ac == ac && ac->c.reader->len - ac->c.reader->pos > L2_MAX_REPLY_BUF) {
-		c->cut = "a reply larger than any value";
-		l2_conn_drop(c, c->cut);
-	}
+	c->cut = why;
+	if (drop && c->ac == ac)
+		l2_conn_drop(c, why);
 }
 
 static void

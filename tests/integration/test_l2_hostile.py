@@ -98,3 +98,34 @@ def test_endless_reply_is_cut_off(start_mxcached, tmp_path_factory, testnet, ans
         assert s["l2.errors"] >= 1 and s["queries.by_rcode.SERVFAIL"] == 0
     finally:
         server.close()
+
+
+def test_reply_for_another_question_is_refused(start_mxcached, tmp_path_factory, testnet, tmp_path):
+    """A server out of step (or lying) answers every GET with the sound
+    value of one question: for any other question it is refused (the
+    stored question is not the one asked) and the client gets recursion's
+    answer; for its own question it is a hit."""
+    secret = tmp_path / "fleet.secret"
+    secret.write_bytes(b"hostile test secret")
+    secret.chmod(0o600)
+    real = redis_server.RedisServer(tmp_path_factory.mktemp("rr"))
+    try:
+        a = start_mxcached("--redis", real.addr, "--redis-secret", str(secret), "--mx-chase", "no")
+        wait_for_stats(a, lambda s: s["l2.up"] == 1, 15)
+        Client(a, testnet).query("mx1.yada123.com", "A")
+        values = wait_for(lambda: [real.command("GET", k) for k in real.keys()], lambda v: len(v) == 1, 10, "a value")
+        value = values[0]
+    finally:
+        real.close()
+    always = pong_then(lambda args, conn: b"$%d\r\n%s\r\n" % (len(value), value))
+    server, b = hostile(start_mxcached, tmp_path_factory, always, "--redis-secret", str(secret))
+    try:
+        cb = Client(b, testnet)
+        other = rrset_of(cb.query("onlya.yada123.com", "A"), "onlya.yada123.com.", "A")
+        assert other is not None and "192.0.2.10" not in [rd.to_text() for rd in other]
+        own = rrset_of(cb.query("mx1.yada123.com", "A"), "mx1.yada123.com.", "A")
+        assert [rd.to_text() for rd in own] == ["192.0.2.10"]
+        s = wait_for_stats(b, lambda s: s["upstream.in_flight"] == 0, 10)
+        assert s["l2.rejected"] == 1 and s["l2.hits"] == 1, s
+    finally:
+        server.close()

@@ -35,6 +35,9 @@
 #define L2VALUE_MAX (L2VALUE_HEADER + 5 + WIRE_MAX_NAME + 2 + WIRE_MAX_MSG + L2VALUE_MAC_LEN)
 
 #define L2VALUE_SECURE 0x1u /* status: validated under the anchor named */
+/* How far a writer's clock may be ahead of the reader's (NTP keeps a
+ * fleet well within it): a value stored later than that is a miss. */
+#define L2VALUE_SKEW_MS 10000u
 
 /* What a host knows when it reads or writes values. */
 struct l2value_ctx {
@@ -56,11 +59,14 @@ size_t l2value_encode(const struct l2value_ctx *ctx, const struct cache_key *key
 
 enum l2value_verdict {
 	L2VALUE_OK,
-	L2VALUE_EXPIRED,      /* sound, but its lifetime is over: a miss */
+	L2VALUE_EXPIRED,      /* sound, but its lifetime is over (or unknown: stored
+				 more than L2VALUE_SKEW_MS ahead of our clock): a miss */
 	L2VALUE_BAD_FORMAT,   /* not a value of ours: truncated, other version */
 	L2VALUE_BAD_MAC,      /* written without our secret, or altered */
 	L2VALUE_BAD_QUESTION, /* a sound value for another question */
 	L2VALUE_BAD_MESSAGE,  /* the message does not walk, or asks something else */
+	L2VALUE_OTHER_ANCHOR, /* sound, written under another anchor (or none) than a
+				 validating reader's: a miss (the reader's write replaces it) */
 };
 
 /* A verified value: the message copied out, TTLs aged by its age. */
@@ -79,7 +85,8 @@ enum l2value_verdict l2value_decode(const struct l2value_ctx *ctx, const struct 
 				    const uint8_t *val, size_t len, uint64_t now_wall_ms,
 				    uint8_t *msg, size_t cap, struct l2value_answer *out);
 
-/* "ok", "expired", "format", "mac", "question", "message": for the log. */
+/* "ok", "expired", "format", "mac", "question", "message", "anchor": for
+ * the log. */
 const char *l2value_verdict_name(enum l2value_verdict v);
 
 #endif

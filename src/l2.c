@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "freshness.h"
+#include "l2guard.h"
 #include "l2value.h"
 #include "log.h"
 #include "sock.h"
@@ -38,6 +39,10 @@
  * stalled; the connection is dropped and made again. */
 #define L2_STALL_TIMEOUTS 8
 #define L2_STALL_MS 1000
+/* A reply being read is at most a value of ours and its framing, plus
+ * the 1 KiB hiredis's reader keeps already parsed: past this, l2guard
+ * drops the connection. */
+#define L2_MAX_REPLY_BUF (2 * L2VALUE_MAX)
 
 enum l2_state { L2_DOWN, L2_CONNECTING, L2_UP };
 
@@ -52,6 +57,7 @@ struct l2_conn {
 	unsigned timeouts_in_row;
 	uint64_t last_reply_us;
 	char refused[96]; /* the server's answer to PING when not PONG */
+	const char *cut;  /* why a reply was refused before it was built */
 	ev_timer timer;	  /* the handshake's deadline, or the next attempt */
 };
 
@@ -107,6 +113,7 @@ static void l2_conn_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void l2_connected(const redisAsyncContext *ac, int status);
 static void l2_disconnected(const redisAsyncContext *ac, int status);
 static void l2_pong(redisAsyncContext *ac, void *reply, void *priv);
+static void l2_cut(redisAsyncContext *ac, const char *why, bool drop);
 static struct l2_conn *l2_get_conn(struct l2 *l2);
 static void l2_got(redisAsyncContext *ac, void *reply, void *priv);
 static void l2_hit(struct l2_req *req, const redisReply *r);
@@ -353,9 +360,11 @@ l2_conn_connect(struct l2_conn *c)
 		l2_conn_down(c, "cannot set up the connection");
 		return;
 	}
+	l2guard_attach(ac, L2_MAX_REPLY_BUF, l2_cut);
 	c->ac = ac;
 	c->state = L2_CONNECTING;
 	c->refused[0] = '\0';
+	c->cut = NULL;
 	ev_timer_set(&c->timer, L2_HANDSHAKE_MS / 1000.0, 0.0);
 	ev_timer_start(c->l2->loop, &c->timer);
 }
@@ -443,7 +452,18 @@ l2_disconnected(const redisAsyncContext *ac, int status)
 	if (c->ac != ac)
 		return;
 	c->ac = NULL;
-	l2_conn_down(c, ac->err ? ac->errstr : "closed by the server");
+	l2_conn_down(c, c->cut ? c->cut : ac->err ? ac->errstr : "closed by the server");
+}
+
+/* l2guard refused a reply: why goes to the log line of the drop. */
+static void
+l2_cut(redisAsyncContext *ac, const char *why, bool drop)
+{
+	struct l2_conn *c = ac->data;
+
+	c->cut = why;
+	if (drop && c->ac == ac)
+		l2_conn_drop(c, why);
 }
 
 static void
@@ -644,7 +664,7 @@ l2_hit(struct l2_req *req, const redisReply *r)
 	if (v == L2VALUE_OK && req->q.refresh &&
 	    freshness_refresh_due(ans.stored_ms, ans.expires_ms, now, true))
 		v = L2VALUE_EXPIRED; /* the copy the cache holds already: ask recursion */
-	if (v == L2VALUE_EXPIRED) {
+	if (v == L2VALUE_EXPIRED || v == L2VALUE_OTHER_ANCHOR) {
 		l2->st.misses++;
 		l2_forward(req);
 		return;

@@ -110,19 +110,24 @@ l2value_decode(const struct l2value_ctx *ctx, const struct cache_key *key, const
 	    wire_get16(q + 2) != key->qclass ||
 	    !wire_name_equal(q + 5, nlen, key->name, key->name_len))
 		return L2VALUE_BAD_QUESTION;
+	/* A validating reader takes nothing validated under another anchor or
+	 * none: such a writer's "insecure" may be bogus here. */
+	if (ctx->validating && wire_get64(val + 23) != ctx->anchor_id)
+		return L2VALUE_OTHER_ANCHOR;
 	uint64_t stored = wire_get64(val + 7), expires = wire_get64(val + 15);
 	if (expires < stored || wire_check_stored(m + 2, mlen, key->name, key->name_len, key->qtype,
 						  key->qclass, &negative))
 		return L2VALUE_BAD_MESSAGE;
-	if (expires <= now_wall_ms)
+	/* A writer's clock far ahead of ours hides the value's age: its TTLs
+	 * would go out unaged for as long as Redis keeps the key. */
+	if (expires <= now_wall_ms || stored > now_wall_ms + L2VALUE_SKEW_MS)
 		return L2VALUE_EXPIRED;
-	/* A writer's clock ahead of ours ages nothing, never negatively. */
+	/* A writer's clock a little ahead of ours ages nothing, never negatively. */
 	uint64_t age_ms = now_wall_ms > stored ? now_wall_ms - stored : 0;
 	memcpy(msg, m + 2, mlen);
 	wire_age_ttls(msg, mlen, (uint32_t)(age_ms / 1000u));
 	out->len = mlen;
-	out->secure = (val[5] & L2VALUE_SECURE) && ctx->secret && ctx->validating &&
-		      wire_get64(val + 23) == ctx->anchor_id;
+	out->secure = (val[5] & L2VALUE_SECURE) && ctx->secret && ctx->validating;
 	out->ttl = (uint32_t)((expires - now_wall_ms) / 1000u);
 	out->age = (uint32_t)(age_ms / 1000u);
 	out->stored_ms = stored;
@@ -140,6 +145,7 @@ l2value_verdict_name(enum l2value_verdict v)
 	    [L2VALUE_BAD_MAC] = "mac",
 	    [L2VALUE_BAD_QUESTION] = "question",
 	    [L2VALUE_BAD_MESSAGE] = "message",
+	    [L2VALUE_OTHER_ANCHOR] = "anchor",
 	};
 
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";

@@ -129,10 +129,10 @@ class BlackHole:
     `garbage`, answers PING as Redis does and everything else with bytes
     that are not the Redis protocol."""
 
-    def __init__(self, workdir: Path, garbage: bool = False):
+    def __init__(self, workdir: Path, garbage: bool = False, name: str = ""):
         self.garbage = garbage
         self.gets = 0
-        self.path = str(workdir / ("garbage.sock" if garbage else "blackhole.sock"))
+        self.path = str(workdir / (name or ("garbage.sock" if garbage else "blackhole.sock")))
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(self.path)
         self.sock.listen(16)
@@ -153,8 +153,13 @@ class BlackHole:
                 return
             self.conns.append(c)  # held open
             self.accepted.set()
-            if self.garbage:
-                threading.Thread(target=self._babble, args=(c,), daemon=True).start()
+            talk = self._talker()
+            if talk:
+                threading.Thread(target=talk, args=(c,), daemon=True).start()
+
+    def _talker(self):
+        """What answers on a connection (None: nothing does)."""
+        return self._babble if self.garbage else None
 
     def _babble(self, c):
         while True:
@@ -173,6 +178,43 @@ class BlackHole:
     def close(self):
         self.closed = True
         for c in self.conns:
+            try:  # wakes a thread blocked sending on it
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             c.close()
         self.sock.close()
         os.unlink(self.path)
+
+
+class ScriptedRedis(BlackHole):
+    """A hostile or broken Redis: it parses the commands it is sent (RESP
+    arrays) and answers each with what `answer(args, conn)` returns (bytes
+    sent at once; None: nothing). `answer` may also write to conn itself
+    (a slow drip, a reply that never ends)."""
+
+    def __init__(self, workdir: Path, answer):
+        self.answer = answer
+        self.commands = []
+        super().__init__(workdir, name="scripted.sock")
+
+    def _talker(self):
+        return self._serve
+
+    def _serve(self, c):
+        try:
+            f = c.makefile("rb")
+            while not self.closed:
+                args = _read_reply(f)
+                if not isinstance(args, list):
+                    return
+                self.commands.append(args)
+                out = self.answer(args, c)
+                if out:
+                    c.sendall(out)
+        except (OSError, RuntimeError, ValueError):
+            return
+
+    def count(self, verb: bytes) -> int:
+        return sum(1 for a in self.commands if a and a[0].upper() == verb)
+

@@ -210,6 +210,26 @@ def test_validated_status_needs_the_secret(start_mxcached, redis, secret_file, t
     assert bool(rb.flags & dns.flags.AD) == with_secret
 
 
+def test_validating_relay_takes_nothing_from_another_anchor(start_mxcached, redis, secret_file, testnet):
+    """A fleet member with the secret but no trust anchor stores what it
+    did not validate, bogus data included; a validating relay does not
+    take it as its own (it would hand out what its validator refuses):
+    it recurses, and the bogus name is SERVFAIL there as without Redis."""
+    lax = relay(start_mxcached, redis.addr, "--mx-chase", "no", "--trust-anchor", "none", secret=secret_file)
+    strict = relay(start_mxcached, redis.addr, "--mx-chase", "no", secret=secret_file)
+    name = "mx1.bogus123.com"
+    rl = Client(lax, testnet).query(name, "A")
+    assert rl.rcode() == dns.rcode.NOERROR and rrset_of(rl, name + ".", "A") is not None
+    wait_for(redis.keys, lambda k: key_name(name, "A") in k, 10, "the lax relay's answer in Redis")
+    s0 = strict.stats()
+    rs = Client(strict, testnet).query(name, "A")
+    s1 = idle(strict)
+    assert rs.rcode() == dns.rcode.SERVFAIL, rs
+    assert rrset_of(rs, name + ".", "A") is None, "bogus data handed out"
+    assert s1["l2.hits"] == s0["l2.hits"]
+    assert s1["upstream.queries"] - s0["upstream.queries"] >= 1
+
+
 def test_poisoned_values_are_refused_counted_and_deleted(start_mxcached, redis, secret_file, testnet, tmp_path):
     """Garbage, one flipped byte, a sound value copied under another key and
     a value written without the secret: each is refused (l2.rejected), the

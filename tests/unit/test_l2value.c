@@ -107,6 +107,21 @@ test_writer_clock_ahead_ages_nothing(void **state)
 	assert_int_equal(t.ans.age, 0);
 }
 
+/* A writer's clock far ahead: how long ago it stored the value is not
+ * known, and its TTLs would be served unaged for as long as Redis keeps
+ * the key (its lifetime plus the stale window). */
+static void
+test_writer_clock_far_ahead_is_a_miss(void **state)
+{
+	struct t_val t;
+
+	(void)state;
+	t_val_init(&t, "mx.example.com", true);
+	assert_int_equal(t_val_decode(&t, T_NOW - L2VALUE_SKEW_MS), L2VALUE_OK);
+	assert_int_equal(t_val_decode(&t, T_NOW - L2VALUE_SKEW_MS - 1), L2VALUE_EXPIRED);
+	assert_int_equal(t_val_decode(&t, T_NOW - 3600000), L2VALUE_EXPIRED);
+}
+
 static void
 test_every_flipped_byte_is_refused(void **state)
 {
@@ -224,16 +239,26 @@ test_secure_needs_secret_and_anchor(void **state)
 			     t.val + t.len - L2VALUE_MAC_LEN, &ml));
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
 	assert_false(t.ans.secure);
-	/* With the secret, under another anchor. */
+	/* With the secret, under another anchor: a validating reader does not
+	 * take it at all (that writer's insecure may be bogus here). */
 	t_val_init(&t, "mx.example.com", true);
 	t.ctx.anchor_id = 43;
-	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
-	assert_false(t.ans.secure);
-	/* Reader not validating. */
-	t.ctx.anchor_id = 42;
+	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OTHER_ANCHOR);
+	/* A reader not validating takes it, never secure. */
 	t.ctx.validating = false;
 	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
 	assert_false(t.ans.secure);
+	t.ctx.anchor_id = 42;
+	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OK);
+	assert_false(t.ans.secure);
+	/* Nor from a writer that validated nothing (its anchor "none"). */
+	t_val_init(&t, "mx.example.com", true);
+	t.ctx.validating = false;
+	t.ctx.anchor_id = 7;
+	t_val_encode(&t);
+	t.ctx.validating = true;
+	t.ctx.anchor_id = 42;
+	assert_int_equal(t_val_decode(&t, T_NOW), L2VALUE_OTHER_ANCHOR);
 }
 
 static void
@@ -265,6 +290,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip_ages_ttls),
 	    cmocka_unit_test(test_expired_is_a_miss),
 	    cmocka_unit_test(test_writer_clock_ahead_ages_nothing),
+	    cmocka_unit_test(test_writer_clock_far_ahead_is_a_miss),
 	    cmocka_unit_test(test_every_flipped_byte_is_refused),
 	    cmocka_unit_test(test_truncated_and_garbage),
 	    cmocka_unit_test(test_other_secret_or_none_is_refused),

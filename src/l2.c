@@ -185,7 +185,8 @@ l2_read_secret(struct l2 *l2, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking: a FIFO in its place must not hang the start. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "--redis-secret %s: %s", path, strerror(errno));
@@ -207,11 +208,11 @@ l2_read_secret(struct l2 *l2, const char *path, char *err, size_t errlen)
 	close(fd);
 	while (n > 0 && (l2->secret[n - 1] == '\n' || l2->secret[n - 1] == '\r'))
 		n--;
-	if (n <= 0 || st.st_size >= (off_t)sizeof(l2->secret)) {
+	if (n <= 0 || st.st_size > (off_t)sizeof(l2->secret)) {
 		snprintf(err, errlen, "--redis-secret %s: %s", path,
 			 n < 0	  ? strerror(errno)
 			 : n == 0 ? "empty"
-				  : "larger than 4 KiB");
+				  : "over 4 KiB");
 		return false;
 	}
 	l2->vctx.secret = l2->secret;

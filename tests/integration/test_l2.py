@@ -7,9 +7,10 @@ by --redis-timeout; forged or corrupted values are refused, counted and
 deleted; validated status travels only under the secret."""
 
 import hashlib
-import signal
 import hmac
+import os
 import re
+import signal
 import time
 
 import dns.flags
@@ -388,6 +389,10 @@ def test_secret_file_open_to_others_is_refused(start_mxcached, redis, tmp_path):
     ex = start_mxcached.expect_exit("--redis", redis.addr, "--redis-secret", str(p))
     assert ex.returncode != 0
     assert "chmod 600" in ex.stderr, ex.stderr
+    fifo = tmp_path / "fifo.secret"
+    os.mkfifo(fifo, 0o600)  # nobody writes to it: opening it must not hang the start
+    ex = start_mxcached.expect_exit("--redis", redis.addr, "--redis-secret", str(fifo))
+    assert ex.returncode != 0 and "not a regular file" in ex.stderr, ex.stderr
     ex = start_mxcached.expect_exit("--redis", "not an address")
     assert ex.returncode != 0 and "--redis" in ex.stderr, ex.stderr
 

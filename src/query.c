@@ -369,6 +369,19 @@ query_join(struct query_engine *qe, struct query_client *c, const struct wire_qu
 		inflight_arm(f, now_ms, query_orphan_ms(qe));
 }
 
+/* The lookup's question as its resolver sees it. */
+static struct resolver_question
+query_question(const struct inflight *f)
+{
+	return (struct resolver_question){.name = f->name,
+					  .name_len = f->key.name_len,
+					  .qtype = f->key.qtype,
+					  .qclass = f->key.qclass,
+					  .flags = f->key.flags,
+					  .lane = f->lane,
+					  .refresh = f->origin == QUERY_REFRESH};
+}
+
 /* A new lookup in the table with its request out. */
 static struct inflight *
 query_start(struct query_engine *qe, const struct cache_key *key, const struct cache_kbytes *k,
@@ -380,13 +393,7 @@ query_start(struct query_engine *qe, const struct cache_key *key, const struct c
 	if (!f)
 		return NULL;
 	f->lane = lane;
-	struct resolver_question rq = {.name = f->name,
-				       .name_len = f->key.name_len,
-				       .qtype = key->qtype,
-				       .qclass = key->qclass,
-				       .flags = key->flags,
-				       .lane = lane,
-				       .refresh = origin == QUERY_REFRESH};
+	struct resolver_question rq = query_question(f);
 	if (!(f->req = resolver_resolve(qe->res, &rq, query_resolved, f))) {
 		inflight_remove(f, now_us / 1000u);
 		return NULL;
@@ -649,12 +656,7 @@ query_prepare(struct query_engine *qe, struct inflight *f, const struct resolver
 	aflags |= CACHE_ANSWER_TAG(f->tag);
 	if (ttl > 0 && cache_insert(qe->cache, &f->key, p, len, ttl, aflags, query_now_ms()) &&
 	    !res->cached && !res->bogus) {
-		struct resolver_question rq = {.name = f->name,
-					       .name_len = f->key.name_len,
-					       .qtype = f->key.qtype,
-					       .qclass = f->key.qclass,
-					       .flags = f->key.flags,
-					       .lane = f->lane};
+		struct resolver_question rq = query_question(f);
 		resolver_store(qe->res, &rq, p, len, ttl, cache_stale(qe->cache),
 			       (aflags & CACHE_ANSWER_SECURE) != 0);
 	}
